@@ -1,0 +1,169 @@
+"""Command line: opens the app by default; `train`, `runs` and `info` work headless (no window, no Qt)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import typing
+
+from . import APP_NAME, __version__
+from .device import CHOICES as DEVICE_CHOICES
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--device", choices=DEVICE_CHOICES, default=None,
+                        help="where training runs: auto (CUDA, then MPS, then CPU; the default), cpu, cuda or mps")
+    ap = argparse.ArgumentParser(
+        prog="main.py", parents=[common],
+        description=f"{APP_NAME} {__version__}: train small sequence models live and see why they behave "
+                    "as the textbook says. With no command, opens the app.",
+    )
+    ap.add_argument("--theme", choices=("light", "dark"), default="light", help="the app's colour theme")
+    ap.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    train = sub.add_parser("train", parents=[common], help="train a job headless and record the run",
+                           description="Train a job without a window; prints progress and records the run.")
+    train.add_argument("kind", help="the job to train (e.g. word2vec); 'train list' shows them")
+    train.add_argument("--corpus", help="builtin:austen, builtin:stdlib, builtin:synthetic, or a text file")
+    train.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                       help="a hyper-parameter, e.g. --set dim=100 --set lr=0.01 (repeatable)")
+    train.add_argument("--record", metavar="FOLDER", help="record the run in this folder (default: a new folder "
+                                                           "under the runs directory)")
+    train.add_argument("--no-record", action="store_true", help="do not record the run")
+    runs = sub.add_parser("runs", help="summarise a recorded run", description="Print a recorded run's summary.")
+    runs.add_argument("folder")
+    sub.add_parser("info", help="print versions and the device that would be used")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of main.py and of the `sequence-model-explorer` script."""
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        from .app import run_app
+
+        return run_app(args.device or "auto", args.theme)
+    try:
+        return {"train": _train, "runs": _runs, "info": _info}[args.command](args)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def parse_overrides(config_cls: type, pairs: list[str]) -> dict[str, typing.Any]:
+    """Turn ['dim=100', 'method=CBOW'] into typed values for `config_cls`; ValueError with a message if bad."""
+    hints = typing.get_type_hints(config_cls)
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    out: dict[str, typing.Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in names:
+            raise ValueError(f"'{pair}' is not NAME=VALUE with a known name ({', '.join(sorted(names))})")
+        kind = hints[name]
+        try:
+            if kind is bool:
+                value = text.strip().lower() in ("1", "true", "yes", "on")
+            elif kind in (int, float, str):
+                value = kind(text)
+            elif typing.get_origin(kind) is tuple:
+                value = tuple(int(v) for v in text.replace(",", " ").split())
+            else:
+                value = text
+        except ValueError:
+            raise ValueError(f"{name}: '{text}' is not a valid {getattr(kind, '__name__', kind)}") from None
+        out[name] = value
+    return out
+
+
+def _train(args) -> int:
+    from .device import DeviceError, resolve_device
+    from .paths import runs_dir
+    from .training import jobs  # noqa: F401 - registers the job kinds
+    from .training.job import JOB_KINDS
+    from .training.params import validate_config
+    from .training.record import RunRecorder, new_run_folder
+    from .training.runner import FINISHED, run_job
+
+    kinds = sorted(k for k in JOB_KINDS if not k.startswith("test-"))
+    if args.kind == "list" or args.kind not in JOB_KINDS:
+        if args.kind != "list":
+            return _fail(f"unknown job '{args.kind}'; choose one of: {', '.join(kinds)}")
+        print("\n".join(kinds))
+        return 0
+    job_cls = JOB_KINDS[args.kind]
+    try:
+        values = parse_overrides(job_cls.config_cls, args.set)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if args.corpus:
+        values["corpus"] = args.corpus
+    config = job_cls.config_cls(**values)
+    problems = validate_config(config)
+    if problems:
+        return _fail("; ".join(problems.values()))
+    try:
+        device = resolve_device(args.device)
+    except DeviceError as exc:
+        return _fail(str(exc))
+    recorder = None
+    if not args.no_record:
+        folder = args.record or new_run_folder(runs_dir(), args.kind)
+        recorder = RunRecorder(folder)
+    job = job_cls(config, device)
+    print(f"{job.title} on {device}" + (f", recording to {recorder.folder}" if recorder else ""), flush=True)
+    gen = run_job(job, recorder=recorder, snapshot_interval=1.0)
+    final = None
+    while final is None:
+        try:
+            tick = next(gen)
+        except StopIteration as stop:
+            final = stop.value
+            break
+        if tick is not None and tick.step:
+            loss = tick.metrics.get("loss")
+            loss_text = f"  loss {loss[-1]:.4f}" if loss is not None and len(loss) else ""
+            print(f"step {tick.step:>8,}/{tick.total:,}{loss_text}  {tick.throughput:,.0f} {tick.unit}", flush=True)
+    print(final.message)
+    return 0 if final.status == FINISHED else 1
+
+
+def _runs(args) -> int:
+    from .training import jobs  # noqa: F401
+    from .training.record import RunError, open_run
+
+    try:
+        run = open_run(args.folder)
+    except RunError as exc:
+        return _fail(str(exc))
+    loss = run.metrics.get("loss")
+    print(f"{run.info.get('title', run.kind)} run in {run.folder}")
+    print(f"status: {run.info.get('status')}  steps: {run.info.get('steps')}/{run.info.get('total_steps')}  "
+          f"device: {run.info.get('device')}")
+    if loss is not None and len(loss):
+        print(f"loss: first {loss[0]:.4f}, last {loss[-1]:.4f}")
+    print(f"snapshots: {len(run.snapshot_paths)}")
+    return 0
+
+
+def _info(args) -> int:
+    import platform
+
+    import torch
+
+    from .device import DeviceError, available_devices, describe_device, resolve_device
+
+    print(f"{APP_NAME} {__version__}")
+    print(f"Python {platform.python_version()}, torch {torch.__version__}")
+    print(f"devices available: {', '.join(available_devices())}")
+    try:
+        print(f"device in use: {describe_device(resolve_device(args.device))}")
+    except DeviceError as exc:
+        return _fail(str(exc))
+    return 0

@@ -1,0 +1,79 @@
+"""The job protocol: a config dataclass in, training steps, immutable numpy snapshots out. No Qt here."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+JOB_KINDS: dict[str, type["Job"]] = {}
+SNAPSHOT_TYPES: dict[str, type["Snapshot"]] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """What a view draws of a job at one step: numpy arrays and plain values only, never tensors."""
+
+    step: int
+
+
+def register_snapshot(cls: type[Snapshot]) -> type[Snapshot]:
+    """Make a snapshot class known by name so that recorded runs can be read back."""
+    SNAPSHOT_TYPES[cls.__name__] = cls
+    return cls
+
+
+def register_job(cls: type["Job"]) -> type["Job"]:
+    """Make a job kind known by name (for the CLI, recorded runs and replay)."""
+    JOB_KINDS[cls.kind] = cls
+    register_snapshot(cls.snapshot_cls)
+    return cls
+
+
+def frozen_array(value: Any, dtype: Any = np.float32) -> np.ndarray:
+    """A private, read-only, C-contiguous copy of a tensor or array (so the optimizer cannot change it later)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    arr = np.array(value, dtype=dtype, copy=True, order="C")
+    arr.setflags(write=False)
+    return arr
+
+
+class Job:
+    """A unit of training work that owns its model, optimizer and data on one device.
+
+    Subclasses set `kind`, `title`, `config_cls`, `snapshot_cls`, `throughput_unit`, and implement
+    `setup`, `train_step`, `snapshot` and `set_lr`. The engine calls them from one worker thread.
+    """
+
+    kind: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    config_cls: ClassVar[type] = object
+    snapshot_cls: ClassVar[type[Snapshot]] = Snapshot
+    throughput_unit: ClassVar[str] = "steps/s"
+
+    def __init__(self, config: Any, device: str = "cpu") -> None:
+        self.config = config
+        self.device = device
+        self.total_steps = 0
+        self.items_per_step = 1.0
+
+    def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Build data, model and optimizer; set `total_steps`. May be slow; check `cancelled()` in long loops."""
+        raise NotImplementedError
+
+    def train_step(self, step: int) -> dict[str, float]:
+        """Run optimisation step number `step` (0-based); return its metrics, at least {'loss': ...}."""
+        raise NotImplementedError
+
+    def snapshot(self, step: int) -> Snapshot:
+        """An immutable picture of the job after `step` steps."""
+        raise NotImplementedError
+
+    def set_lr(self, lr: float) -> None:
+        """Change the base learning rate while the job runs."""
+        raise NotImplementedError
+
+    def record_snapshot(self, snap: Snapshot) -> Snapshot:
+        """The (possibly reduced) form of a snapshot that a recorded run keeps on disk."""
+        return snap

@@ -1,0 +1,2 @@
+"""Concrete training jobs; importing this package registers them."""
+from . import word2vec_job  # noqa: F401

@@ -1,0 +1,161 @@
+"""The one thin Qt adapter of the engine: runs a job in a superqt GeneratorWorker and hands its ticks to the UI.
+
+superqt provides the thread (a QRunnable in the global pool), the yielded/finished/errored signals and abort
+between yields. Pause, single steps, stop, speed and the learning rate go through JobControl instead of
+superqt's pause/send, because send keeps only one pending value and pause cannot say "advance exactly one
+step and hold". Snapshots are coalesced: the UI is told of the newest one at most `max_fps` times a second.
+"""
+from __future__ import annotations
+
+import itertools
+
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from superqt.utils import GeneratorWorker
+
+from .control import JobControl
+from .job import Job
+from .record import RunRecorder
+from .runner import ENDED, FAILED, Tick, run_job
+
+_ids = itertools.count(1)
+
+
+class JobRunner(QObject):
+    """Starts, steers and stops one job at a time; emits what the UI needs, never blocking on the job."""
+
+    started = Signal(object)  # the Job
+    progress = Signal(object)  # every Tick, in order (metric rows are never dropped)
+    snapshotReady = Signal(object)  # the newest Snapshot, coalesced, at most max_fps per second
+    statusChanged = Signal(str)  # running / paused / finished / stopped / diverged / failed
+    ended = Signal(object)  # the final Tick (status, message)
+
+    def __init__(self, parent: QObject | None = None, max_fps: float = 30.0) -> None:
+        super().__init__(parent)
+        self._worker: GeneratorWorker | None = None
+        self._control: JobControl | None = None
+        self._job: Job | None = None
+        self._run_id = 0
+        self._latest = None
+        self._status = "idle"
+        self._final: Tick | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(max(1, int(1000 / max_fps)))
+        self._timer.timeout.connect(self._flush)
+        self.snapshots_received = 0
+        self.snapshots_emitted = 0
+
+    # -- state ------------------------------------------------------------------------------------------
+    @property
+    def job(self) -> Job | None:
+        return self._job
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    def is_active(self) -> bool:
+        """True while a job is set up, running or paused."""
+        return self._worker is not None
+
+    # -- commands ---------------------------------------------------------------------------------------
+    def start(self, job: Job, recorder: RunRecorder | None = None, paused: bool = False) -> None:
+        """Run `job` in the background (stopping the one that runs now, if any)."""
+        self.stop(wait_ms=5000)
+        self._run_id = run_id = next(_ids)
+        self._job, self._control = job, JobControl(paused=paused)
+        self._latest, self._final = None, None
+        self.snapshots_received = self.snapshots_emitted = 0
+        worker = GeneratorWorker(run_job, job, self._control, recorder=recorder)
+        worker.yielded.connect(lambda tick, rid=run_id: self._on_tick(rid, tick))
+        worker.returned.connect(lambda tick, rid=run_id: self._on_return(rid, tick))
+        worker.errored.connect(lambda exc, rid=run_id: self._on_error(rid, exc))
+        worker.finished.connect(lambda rid=run_id: self._on_finished(rid))
+        self._worker = worker
+        self._set_status("paused" if paused else "running")
+        self.started.emit(job)
+        self._timer.start()
+        worker.start()
+
+    def pause(self) -> None:
+        if self._control:
+            self._control.pause()
+            self._set_status("paused")
+
+    def resume(self) -> None:
+        if self._control:
+            self._control.resume()
+            self._set_status("running")
+
+    def step(self, n: int = 1) -> None:
+        """Advance exactly `n` steps, then hold."""
+        if self._control:
+            self._control.step(n)
+            self._set_status("paused")
+
+    def set_lr(self, lr: float) -> None:
+        if self._control:
+            self._control.set_lr(lr)
+
+    def set_speed(self, steps_per_second: float | None) -> None:
+        if self._control:
+            self._control.set_speed(steps_per_second)
+
+    def stop(self, wait_ms: int = 0) -> bool:
+        """Ask the running job to stop; with `wait_ms`, wait that long for its thread to end. True if none runs."""
+        worker, control = self._worker, self._control
+        if worker is None:
+            return True
+        control.stop()  # the runner honours it within one step; quit() would skip its clean-up
+        if wait_ms > 0:
+            done = QThreadPool.globalInstance().waitForDone(wait_ms)
+            return done
+        return False
+
+    def shutdown(self, wait_ms: int = 10000) -> bool:
+        """Stop everything before the application quits; True when no worker thread is left."""
+        self.stop(wait_ms=wait_ms)
+        self._timer.stop()
+        self._flush()
+        return QThreadPool.globalInstance().waitForDone(wait_ms)
+
+    # -- from the worker thread (queued into this thread by Qt) ----------------------------------------
+    def _on_tick(self, run_id: int, tick: Tick | None) -> None:
+        if run_id != self._run_id or tick is None:
+            return
+        if tick.snapshot is not None:
+            self._latest = tick.snapshot
+            self.snapshots_received += 1
+        if tick.status != self._status and tick.status in ("running", "paused"):
+            self._set_status(tick.status)
+        self.progress.emit(tick)
+
+    def _on_return(self, run_id: int, tick: Tick) -> None:
+        if run_id == self._run_id and isinstance(tick, Tick):
+            self._final = tick
+
+    def _on_error(self, run_id: int, exc: BaseException) -> None:
+        if run_id == self._run_id:
+            self._final = Tick(0, 0, FAILED, {}, message=f"The job failed: {type(exc).__name__}: {exc}")
+
+    def _on_finished(self, run_id: int) -> None:
+        if run_id != self._run_id:
+            return
+        self._flush()
+        final = self._final or Tick(0, 0, "stopped", {}, message="Stopped.")
+        self._worker, self._control = None, None
+        self._timer.stop()
+        if final.metrics:
+            self.progress.emit(final)
+        self._set_status(final.status if final.status in ENDED else "stopped")
+        self.ended.emit(final)
+
+    def _flush(self) -> None:
+        snap, self._latest = self._latest, None
+        if snap is not None:
+            self.snapshots_emitted += 1
+            self.snapshotReady.emit(snap)
+
+    def _set_status(self, status: str) -> None:
+        if status != self._status:
+            self._status = status
+            self.statusChanged.emit(status)

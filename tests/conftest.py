@@ -1,0 +1,38 @@
+"""Test set-up: offscreen Qt, the Qt binding chosen before anything imports pyqtgraph, no thread left behind."""
+from __future__ import annotations
+
+import os
+import threading
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory, monkeypatch):
+    """Keep caches and recorded runs of the tests out of the user's home."""
+    monkeypatch.setenv("SME_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
+    cache = os.environ.get("SME_TEST_CACHE") or str(tmp_path_factory.getbasetemp() / "cache")
+    monkeypatch.setenv("SME_CACHE_DIR", cache)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _no_thread_left_running(request):
+    """Fail a test that leaves a Python thread or a Qt thread-pool worker running."""
+    before = {t.ident for t in threading.enumerate()}
+    yield
+    leftover = [t for t in threading.enumerate() if t.ident not in before and t.is_alive() and not t.daemon]
+    assert not leftover, f"threads left running: {leftover}"
+    try:
+        from PySide6.QtCore import QThreadPool
+    except ImportError:  # pragma: no cover
+        return
+    if "PySide6.QtWidgets" in __import__("sys").modules:
+        pool = QThreadPool.globalInstance()
+        assert pool.waitForDone(5000), "a Qt thread-pool worker is still running"
+        assert pool.activeThreadCount() == 0

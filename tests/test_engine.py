@@ -1,0 +1,123 @@
+"""The engine without Qt: a real job trains, pause/step/stop work, NaN stops a job, runs are recorded."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from explorer.training.control import JobControl
+from explorer.training.runner import DIVERGED, FAILED, FINISHED, STOPPED, run_job, run_to_end
+from tiny_jobs import RegressionConfig, RegressionJob
+
+
+def test_a_real_job_trains_and_its_loss_falls():
+    ticks, final = run_to_end(RegressionJob(RegressionConfig(steps=300)), snapshot_interval=0.0)
+    assert final.status == FINISHED and final.step == 300
+    losses = np.concatenate([t.metrics["loss"] for t in ticks if t.metrics] + [final.metrics.get("loss", [])])
+    steps = np.concatenate([t.metrics["step"] for t in ticks if t.metrics] + [final.metrics.get("step", [])])
+    assert len(losses) == 300 and np.array_equal(steps, np.arange(1, 301))  # every row arrives exactly once
+    assert losses[-1] < 1e-3 * losses[0]
+
+
+def test_snapshots_hold_private_frozen_copies():
+    ticks, _ = run_to_end(RegressionJob(RegressionConfig(steps=50)), snapshot_interval=0.0)
+    first, last = ticks[1].snapshot, ticks[-1].snapshot
+    assert not first.weights.flags.writeable
+    assert not np.allclose(first.weights, last.weights)  # the optimizer did not change the earlier copy
+
+
+def test_ticks_are_rate_limited():
+    ticks, final = run_to_end(RegressionJob(RegressionConfig(steps=2000)), snapshot_interval=10.0)
+    assert final.status == FINISHED
+    assert len(ticks) <= 3  # the first, and the last step; not one per step
+
+
+def test_nan_loss_stops_the_job_with_a_message():
+    job = RegressionJob(RegressionConfig(steps=500, lr=1e4))
+    ticks, final = run_to_end(job, snapshot_interval=0.0)
+    assert final.status == DIVERGED
+    assert "diverged" in final.message and "learning rate" in final.message
+    assert final.step < 500
+    good = [t.snapshot for t in ticks if t.snapshot is not None]
+    assert good and math.isfinite(good[-1].loss)  # the last snapshot handed out is a good one
+
+
+def test_stop_ends_the_job_early():
+    control = JobControl()
+    gen = run_job(RegressionJob(RegressionConfig(steps=100000)), control, snapshot_interval=0.0)
+    next(gen)
+    next(gen)
+    control.stop()
+    with pytest.raises(StopIteration) as stop:
+        while True:
+            next(gen)
+    assert stop.value.value.status == STOPPED
+    assert stop.value.value.step < 100000
+
+
+def test_pause_holds_and_single_step_advances_exactly_one():
+    control = JobControl(paused=True)
+    gen = run_job(RegressionJob(RegressionConfig(steps=1000)), control, snapshot_interval=0.0, idle_interval=0.01)
+    first = next(gen)
+    assert first.step == 0
+    for _ in range(5):  # paused: only idle beats, no progress
+        tick = next(gen)
+        assert tick is None or tick.step == 0
+    control.step(1)
+    tick = next(gen)
+    while tick is None:
+        tick = next(gen)
+    assert tick.step == 1 and tick.status == "paused"
+    for _ in range(3):
+        tick = next(gen)
+        assert tick is None or tick.step == 1
+    control.resume()
+    steps = [t.step for t in (next(gen) for _ in range(5)) if t is not None]
+    assert steps and steps[-1] > 1
+    control.stop()
+    gen.close()
+
+
+def test_learning_rate_changes_while_running():
+    job = RegressionJob(RegressionConfig(steps=20, lr=0.05))
+    control = JobControl()
+    gen = run_job(job, control, snapshot_interval=0.0)
+    next(gen)
+    next(gen)
+    control.set_lr(0.01)
+    for _ in gen:
+        pass
+    assert job.lrs_seen[0] == 0.05 and job.lrs_seen[-1] == 0.01
+
+
+def test_speed_limit_slows_the_job():
+    control = JobControl()
+    control.set_speed(100.0)
+    t0 = time.perf_counter()
+    _, final = run_to_end(RegressionJob(RegressionConfig(steps=20)), control)
+    assert final.status == FINISHED and time.perf_counter() - t0 >= 0.18
+
+
+def test_setup_failure_is_a_message_not_a_traceback():
+    class Broken(RegressionJob):
+        def setup(self, cancelled=lambda: False):
+            raise ValueError("The corpus is empty")
+
+    _, final = run_to_end(Broken(RegressionConfig()))
+    assert final.status == FAILED and "The corpus is empty" in final.message
+
+
+def test_stop_from_another_thread():
+    control = JobControl()
+    result = {}
+    thread = threading.Thread(
+        target=lambda: result.setdefault("final", run_to_end(RegressionJob(RegressionConfig(steps=10**7)), control)[1])
+    )
+    thread.start()
+    time.sleep(0.2)
+    control.stop()
+    thread.join(5)
+    assert not thread.is_alive() and result["final"].status == STOPPED
