@@ -1,0 +1,236 @@
+"""The main window: tabs, menus (File, View, Help) and a status bar with the device and the running job."""
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget, QWidget,
+)
+
+from .. import APP_NAME, __version__
+from ..training.record import RunError, open_run
+from ..training.runner import Tick
+from . import theme
+from .app_state import AppState
+from .corpus_loader import load_corpus_in_background
+from .widgets.control_bar import format_rate
+
+TAB_NAMES = ("Embeddings", "Recurrent", "Convolution", "Attention", "Pre-train & fine-tune")
+
+
+class MainWindow(QMainWindow):
+    """Sequence Model Explorer's window; closing it stops any running job cleanly."""
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.setWindowTitle(APP_NAME)
+        self.resize(1400, 900)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        self._build_tabs()
+        self._build_menus()
+        self._build_status_bar()
+        self._loads = []
+
+    # -- construction ------------------------------------------------------------------------------------
+    def _build_tabs(self) -> None:
+        from .tabs.embeddings import EmbeddingsTab
+        from .tabs.planned import PlannedTab
+
+        self.embeddings = EmbeddingsTab(self.state)
+        self.tabs.addTab(self.embeddings, "Embeddings")
+        for name in TAB_NAMES[1:]:
+            self.tabs.addTab(PlannedTab(name), name.replace("&", "&&"))
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_corpus_action = self._action(file_menu, "Open &corpus…", self.open_corpus_dialog,
+                                               QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open &run…", self.open_run_dialog, "Ctrl+R")
+        self._action(file_menu, "&Export figure…", self.export_figure, "Ctrl+E")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view = bar.addMenu("&View")
+        theme_menu = view.addMenu("&Theme")
+        group = QActionGroup(self)
+        self.theme_actions = {}
+        for name in theme.THEMES:
+            act = QAction(name.capitalize(), self, checkable=True)
+            act.setChecked(name == theme.current_theme())
+            act.triggered.connect(lambda _c=False, n=name: self.set_theme(n))
+            group.addAction(act)
+            theme_menu.addAction(act)
+            self.theme_actions[name] = act
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About", self.show_about)
+
+    def _action(self, menu, text, slot, shortcut=None) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(shortcut)
+        act.triggered.connect(lambda _c=False: slot())
+        menu.addAction(act)
+        return act
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.device_label = QLabel(f"Device: {self.state.device_text}")
+        self.step_label = QLabel("")
+        self.rate_label = QLabel("")
+        self.job_progress = QProgressBar()
+        self.job_progress.setMaximumWidth(220)
+        self.job_progress.setVisible(False)
+        for w in (self.step_label, self.rate_label, self.job_progress, self.device_label):
+            sb.addPermanentWidget(w)
+        self.state.deviceChanged.connect(lambda _d, text: self.device_label.setText(f"Device: {text}"))
+        self.state.message.connect(lambda text, ms: sb.showMessage(text, ms))
+        runner = self.state.runner
+        runner.progress.connect(self._on_progress)
+        runner.statusChanged.connect(self._on_status)
+        runner.ended.connect(self._on_ended)
+
+    # -- status bar ----------------------------------------------------------------------------------------
+    def _on_progress(self, tick: Tick) -> None:
+        self.job_progress.setVisible(True)
+        self.job_progress.setRange(0, max(1, tick.total))
+        self.job_progress.setValue(tick.step)
+        job = self.state.runner.job
+        name = job.title if job else "job"
+        self.step_label.setText(f"{name}: step {tick.step:,} / {tick.total:,}")
+        if tick.throughput > 0:
+            self.rate_label.setText(format_rate(tick.throughput, tick.unit))
+
+    def _on_status(self, status: str) -> None:
+        if status in ("running", "paused"):
+            self.job_progress.setVisible(True)
+            if status == "paused":
+                self.rate_label.setText("paused")
+
+    def _on_ended(self, tick: Tick) -> None:
+        self.job_progress.setVisible(False)
+        self.rate_label.setText("")
+        self.statusBar().showMessage(tick.message, 15000)
+
+    # -- File menu -------------------------------------------------------------------------------------------
+    def open_corpus_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open corpus", "", "Text (*.txt *.gz *.text *.md);;All files (*)")
+        if path:
+            self.open_corpus(path)
+
+    def open_corpus(self, path: str, show_dialogs: bool = True):
+        """Read a text file in the background; on success it becomes a corpus choice in the tabs."""
+        def done(corpus):
+            self.state.add_corpus(path, corpus)
+            notes = "; ".join(corpus.notes)
+            msg = f"Opened {corpus.name}: {corpus.n_words:,} words."
+            self.statusBar().showMessage(msg + (f" Note: {notes}" if notes else ""), 15000)
+            if notes and show_dialogs:
+                QMessageBox.information(self, "Open corpus", f"{msg}\n\n{notes}")
+
+        load = load_corpus_in_background(path, self, done, show_dialogs)
+        load.failed.connect(lambda text: self.statusBar().showMessage(text or "Reading cancelled.", 15000))
+        self._loads.append(load)
+        load.worker.finished.connect(lambda: self._loads.remove(load) if load in self._loads else None)
+        return load
+
+    def open_run_dialog(self) -> None:
+        from ..paths import runs_dir
+
+        folder = QFileDialog.getExistingDirectory(self, "Open recorded run", str(runs_dir()))
+        if folder:
+            self.open_run(folder)
+
+    def open_run(self, folder: str, show_dialogs: bool = True) -> bool:
+        """Open a recorded run in the tab that shows its kind of job; a damaged run gets a message."""
+        try:
+            record = open_run(folder)
+            tab = self.embeddings if self.embeddings.handles(record.kind) else None
+            if tab is None:
+                raise RunError(f"No tab can show a run of kind '{record.kind}' yet.")
+            tab.show_run(record)
+        except RunError as exc:
+            self.statusBar().showMessage(str(exc), 15000)
+            if show_dialogs:
+                QMessageBox.warning(self, "Open run", str(exc))
+            return False
+        self.tabs.setCurrentWidget(tab)
+        return True
+
+    def export_figure(self) -> None:
+        tab = self.tabs.currentWidget()
+        panel = getattr(tab, "main_panel", None)
+        if panel is None:
+            QMessageBox.information(self, "Export figure", "This tab has no figure to export yet.")
+            return
+        self.export_panel(panel)
+
+    def export_panel(self, panel) -> None:
+        """Ask for a file name and export the panel as PNG (2x), SVG, PDF or CSV, chosen by the file type."""
+        filters = "PNG image, 2x (*.png);;SVG drawing (*.svg);;PDF document (*.pdf);;Data as CSV (*.csv)"
+        path, chosen = QFileDialog.getSaveFileName(self, "Export figure", "figure.png", filters)
+        if not path:
+            return
+        suffix = Path(path).suffix.lower()
+        if suffix not in (".png", ".svg", ".pdf", ".csv"):
+            suffix = "." + chosen.split("(*.")[1].rstrip(")")
+            path += suffix
+        try:
+            {".png": lambda: panel.export_png(path, 2.0), ".svg": lambda: panel.export_svg(path),
+             ".pdf": lambda: panel.export_pdf(path), ".csv": lambda: panel.export_csv(path)}[suffix]()
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Export figure", f"Could not export to {path}:\n{exc}")
+            return
+        self.statusBar().showMessage(f"Exported {path}", 10000)
+
+    # -- View and Help ------------------------------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        theme.apply_theme(QApplication.instance(), name)
+        self.theme_actions[name].setChecked(True)
+
+    def about_text(self) -> str:
+        import numpy
+        import pyqtgraph
+        import PySide6
+        from PySide6.QtCore import qVersion
+
+        try:
+            import torch
+
+            torch_version = torch.__version__
+        except ImportError:  # pragma: no cover
+            torch_version = "not installed"
+        return (
+            f"<h3>{APP_NAME} {__version__}</h3>"
+            "<p>Train small sequence models live and see why they behave as the textbook says.</p>"
+            "<table>"
+            f"<tr><td>Python</td><td>{platform.python_version()}</td></tr>"
+            f"<tr><td>PyTorch</td><td>{torch_version}</td></tr>"
+            f"<tr><td>Qt</td><td>{qVersion()} (PySide6 {PySide6.__version__})</td></tr>"
+            f"<tr><td>pyqtgraph</td><td>{pyqtgraph.__version__}</td></tr>"
+            f"<tr><td>NumPy</td><td>{numpy.__version__}</td></tr>"
+            f"<tr><td>Device</td><td>{self.state.device_text}</td></tr>"
+            "</table>"
+            "<p>Jane Austen's novels (public domain) from the janeaustenr package by Julia Silge. "
+            "DejaVu fonts (Bitstream Vera licence).</p>"
+        )
+
+    def show_about(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle(f"About {APP_NAME}")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(self.about_text())
+        box.open()
+        self._about = box
+
+    # -- closing -------------------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        for load in list(self._loads):
+            load.cancel()
+        self.state.runner.shutdown(wait_ms=10000)
+        super().closeEvent(event)

@@ -1,0 +1,100 @@
+"""The embedding map: every word as a point in 2-D, the most frequent ones labelled, hover shows the word."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor
+
+from .. import theme
+
+
+class EmbeddingMap:
+    """Draws an EmbeddingSnapshot's coordinates into a PlotItem; built once, then updated with setData."""
+
+    def __init__(self, plot: pg.PlotItem, n_labels: int = 40) -> None:
+        self.plot = plot
+        self.n_labels = n_labels
+        self.scatter = pg.ScatterPlotItem(size=6, pxMode=True, pen=None, hoverable=True,
+                                          hoverSize=11, hoverPen=pg.mkPen("k", width=1.5),
+                                          tip=lambda x, y, data: f"{data}  ({x:.3g}, {y:.3g})")
+        plot.addItem(self.scatter)
+        self.labels: list[pg.TextItem] = []
+        self.key = pg.LegendItem(offset=(-10, -10), colCount=2, labelTextSize="8pt",
+                                 brush=pg.mkBrush(255, 255, 255, 200), pen=pg.mkPen(180, 180, 180))
+        self.key.setParentItem(plot.getViewBox())
+        self.key.hide()
+        self._key_items: list[pg.ScatterPlotItem] = []
+        self.empty_hint = pg.TextItem("Press Train: every word of the vocabulary appears here as a point,\n"
+                                      "placed by the first two principal components of its vector.",
+                                      color=(120, 120, 120), anchor=(0.5, 0.5))
+        self.empty_hint.setParentItem(plot.getViewBox())
+        self.empty_hint.setPos(300, 200)
+        self._words: tuple[str, ...] | None = None
+        self._brushes: list = []
+        self.color_by = "auto"
+        self.last_snapshot = None
+        self.legend_text = ""
+
+    def _prepare(self, words: tuple[str, ...], counts: np.ndarray, classes: tuple[str, ...]) -> None:
+        """Brushes and labels for a vocabulary (once per vocabulary, not per frame)."""
+        self._words = words
+        self._data = np.array(words, dtype=object)
+        has_classes = any(classes) and self.color_by in ("auto", "class")
+        if has_classes:
+            names = sorted({c for c in classes if c})
+            cache = {name: pg.mkBrush(pg.intColor(i, hues=max(1, len(names)), minValue=170, sat=210))
+                     for i, name in enumerate(names)}
+            cache[""] = pg.mkBrush(150, 150, 150, 120)
+            self._brushes = [cache[c] for c in classes]
+            self.legend_text = "colour: word class"
+            self._set_key([(name, cache[name]) for name in names] + [("other", cache[""])])
+        else:
+            logc = np.log10(np.maximum(counts, 1).astype(np.float64))
+            span = max(1e-9, logc.max() - logc.min())
+            buckets = np.minimum(15, ((logc - logc.min()) / span * 16).astype(int))
+            cmap = pg.colormap.get("viridis")
+            cache = [pg.mkBrush(cmap.map(0.1 + 0.85 * b / 15, mode="qcolor")) for b in range(16)]
+            self._brushes = [cache[b] for b in buckets]
+            self.legend_text = "colour: frequency"
+            self._set_key([("rare", cache[0]), ("frequent", cache[15])])
+        for item in self.labels:
+            self.plot.removeItem(item)
+        fg = QColor(theme.foreground_color())
+        self.labels = []
+        for word in words[: self.n_labels]:
+            item = pg.TextItem(word, color=fg, anchor=(0.5, 1.2))
+            self.plot.addItem(item)
+            self.labels.append(item)
+
+    def _set_key(self, entries) -> None:
+        self.key.clear()
+        bg = QColor(theme.background_color())
+        bg.setAlpha(210)
+        self.key.setBrush(pg.mkBrush(bg))
+        self.key.setLabelTextColor(theme.foreground_color())
+        self._key_items = []
+        for name, brush in entries:
+            sample = pg.ScatterPlotItem(size=8, pen=None, brush=brush)
+            self._key_items.append(sample)
+            self.key.addItem(sample, name)
+        self.key.show()
+
+    def draw(self, snap) -> None:
+        """Show one snapshot (the vocabulary's brushes and labels are reused between frames)."""
+        if snap.words is not self._words and snap.words != self._words:
+            self._prepare(snap.words, snap.counts, snap.classes)
+        self.last_snapshot = snap
+        self.empty_hint.hide()
+        coords = np.asarray(snap.coords, dtype=np.float64)
+        self.scatter.setData(pos=coords, brush=self._brushes, data=self._data)
+        for item, (x, y) in zip(self.labels, coords[: len(self.labels)]):
+            item.setPos(float(x), float(y))
+
+    def clear(self) -> None:
+        self.scatter.clear()
+        for item in self.labels:
+            self.plot.removeItem(item)
+        self.labels, self._words = [], None
+        self.last_snapshot = None
+        self.key.hide()
+        self.empty_hint.show()
