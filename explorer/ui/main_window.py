@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget, QWidget,
+    QApplication, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QTabWidget, QWidget,
 )
 
 from .. import APP_NAME, __version__
@@ -49,15 +49,19 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        self.menus = {name: QMenu(title, self) for name, title in
+                      (("file", "&File"), ("view", "&View"), ("theme", "&Theme"), ("help", "&Help"))}
+        bar.addMenu(self.menus["file"])
+        file_menu = self.menus["file"]
         self.open_corpus_action = self._action(file_menu, "Open &corpus…", self.open_corpus_dialog,
                                                QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open &run…", self.open_run_dialog, "Ctrl+R")
         self._action(file_menu, "&Export figure…", self.export_figure, "Ctrl+E")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        view = bar.addMenu("&View")
-        theme_menu = view.addMenu("&Theme")
+        bar.addMenu(self.menus["view"])
+        theme_menu = self.menus["theme"]
+        self.menus["view"].addMenu(theme_menu)
         group = QActionGroup(self)
         self.theme_actions = {}
         for name in theme.THEMES:
@@ -67,7 +71,8 @@ class MainWindow(QMainWindow):
             group.addAction(act)
             theme_menu.addAction(act)
             self.theme_actions[name] = act
-        help_menu = bar.addMenu("&Help")
+        bar.addMenu(self.menus["help"])
+        help_menu = self.menus["help"]
         self._action(help_menu, "&About", self.show_about)
 
     def _action(self, menu, text, slot, shortcut=None) -> QAction:
@@ -199,11 +204,11 @@ class MainWindow(QMainWindow):
         import PySide6
         from PySide6.QtCore import qVersion
 
-        try:
-            import torch
+        from importlib.metadata import PackageNotFoundError, version
 
-            torch_version = torch.__version__
-        except ImportError:  # pragma: no cover
+        try:
+            torch_version = version("torch")
+        except PackageNotFoundError:  # pragma: no cover
             torch_version = "not installed"
         return (
             f"<h3>{APP_NAME} {__version__}</h3>"

@@ -1,0 +1,176 @@
+"""The app as a user sees it: the window, its tabs and menus, a real training run, bad input, closing mid-run."""
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from PySide6.QtCore import QThreadPool
+from PySide6.QtWidgets import QApplication
+
+from explorer.app import create_window
+from explorer.training.jobs.word2vec_job import Word2VecConfig
+
+TINY = Word2VecConfig(dim=8, window=2, negatives=2, epochs=1, batch_size=256, min_count=2)
+
+
+@pytest.fixture
+def window(qtbot):
+    _, win = create_window("cpu", warm=False)
+    qtbot.addWidget(win)
+    win.state.set_device("cpu", "CPU (test)")
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+    assert QThreadPool.globalInstance().waitForDone(10000)
+
+
+def _train(qtbot, win, config=TINY, corpus="builtin:synthetic", timeout=60000):
+    tab = win.embeddings
+    tab.form.set_value(config)
+    tab.corpus_box.setCurrentIndex(tab.corpus_box.findData(corpus))
+    with qtbot.waitSignal(win.state.runner.ended, timeout=timeout) as ended:
+        qtbot.mouseClick(tab.controls.train_btn, __import__("PySide6.QtCore").QtCore.Qt.MouseButton.LeftButton)
+    return ended.args[0]
+
+
+def test_the_window_has_its_title_tabs_and_menus(window):
+    assert window.windowTitle() == "Sequence Model Explorer"
+    tabs = [window.tabs.tabText(i).replace("&&", "&") for i in range(window.tabs.count())]
+    assert tabs == ["Embeddings", "Recurrent", "Convolution", "Attention", "Pre-train & fine-tune"]
+    assert [a.text().replace("&", "") for a in window.menuBar().actions()] == ["File", "View", "Help"]
+    file_items = [a.text().replace("&", "") for a in window.menus["file"].actions() if not a.isSeparator()]
+    assert file_items == ["Open corpus…", "Open run…", "Export figure…", "Quit"]
+    assert "Device: CPU (test)" in window.device_label.text()
+
+
+def test_about_names_the_versions_and_the_device(window):
+    import torch
+
+    text = window.about_text()
+    for needle in ("Python", "PyTorch", torch.__version__, "Qt", "CPU (test)"):
+        assert needle in text
+
+
+def test_warm_up_finds_the_device_without_blocking_the_window(qtbot):
+    _, win = create_window("cpu", warm=True)
+    qtbot.addWidget(win)
+    win.show()
+    assert "detecting" in win.device_label.text()  # the window is up before torch is
+    qtbot.waitUntil(lambda: "CPU" in win.device_label.text(), timeout=30000)
+    win.close()
+    assert QThreadPool.globalInstance().waitForDone(10000)
+
+
+def test_training_from_the_ui_draws_the_loss_and_the_map(qtbot, window):
+    final = _train(qtbot, window)
+    tab = window.embeddings
+    assert final.status == "finished"
+    assert len(tab.loss_curve) == final.step  # every step's loss reached the curve
+    snap = tab.map.last_snapshot
+    assert snap is not None and snap.coords.shape == (len(snap.words), 2)
+    assert len(tab.map.scatter.data) == len(snap.words)  # every word is a point
+    assert [item.toPlainText() for item in tab.map.labels[:3]] == list(snap.words[:3])
+    assert "finished" in tab.controls.progress.format()
+    # the finished run was recorded and is now on the timeline
+    assert tab.timeline.slider.isEnabled() and tab.timeline.slider.maximum() >= 1
+    tab.timeline.set_index(0)
+    assert tab.map.last_snapshot.step == 0
+
+
+def test_hidden_tab_catches_up_when_shown(qtbot, window):
+    tab = window.embeddings
+    window.tabs.setCurrentIndex(1)
+    final = _train(qtbot, window)
+    assert final.status == "finished"
+    window.tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: tab.map.last_snapshot is not None and tab.map.last_snapshot.step == final.step,
+                    timeout=5000)
+
+
+def test_invalid_settings_are_refused_in_the_form(qtbot, window):
+    tab = window.embeddings
+    field = tab.form.widget_for("lr")
+    field.clear()
+    qtbot.keyClicks(field, "-1")
+    assert not tab.form.is_valid()
+    qtbot.mouseClick(tab.controls.train_btn, __import__("PySide6.QtCore").QtCore.Qt.MouseButton.LeftButton)
+    assert not window.state.runner.is_active()
+    assert tab.banner.isVisible() and "Learning rate" in tab.banner.text()
+
+
+def test_a_corpus_too_small_for_the_window_says_so(qtbot, window, tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_text("one two three one two three")
+    with qtbot.waitSignal(window.state.corpusAdded, timeout=10000):
+        window.open_corpus(str(path), show_dialogs=False)
+    final = _train(qtbot, window, Word2VecConfig(min_count=1, window=10, epochs=1), corpus=str(path))
+    assert final.status == "failed"
+    assert window.embeddings.banner.isVisible() and "window" in window.embeddings.banner.text()
+
+
+def test_diverging_training_stops_with_a_message_and_the_app_goes_on(qtbot, window):
+    final = _train(qtbot, window, Word2VecConfig(dim=8, window=2, epochs=1, batch_size=256, min_count=2, lr=10.0))
+    tab = window.embeddings
+    assert final.status == "diverged"
+    assert tab.banner.isVisible() and "diverged" in tab.banner.text()
+    assert tab.map.last_snapshot is not None  # the last good map stays on screen
+    assert _train(qtbot, window).status == "finished"  # and the app still trains
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [(b"", "empty"), (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "binary")],
+)
+def test_bad_corpus_files_get_a_clear_message(qtbot, window, tmp_path, content, expected):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    load = window.open_corpus(str(path), show_dialogs=False)
+    with qtbot.waitSignal(load.failed, timeout=10000) as failed:
+        pass
+    assert expected in failed.args[0]
+    assert expected in window.statusBar().currentMessage()
+    assert window.embeddings.corpus_box.findData(str(path)) < 0
+
+
+def test_a_latin1_file_opens_with_a_note(qtbot, window, tmp_path):
+    path = tmp_path / "café.txt.gz"
+    path.write_bytes(gzip.compress(("Le café est très bon. " * 50).encode("latin-1")))
+    with qtbot.waitSignal(window.state.corpusAdded, timeout=10000):
+        window.open_corpus(str(path), show_dialogs=False)
+    assert window.embeddings.corpus_spec() == str(path)
+    assert "replaced" in window.statusBar().currentMessage()
+
+
+def test_open_run_replays_and_a_damaged_run_gets_a_message(qtbot, window, tmp_path):
+    _train(qtbot, window)
+    folder = window.embeddings._live_folder
+    assert window.open_run(str(folder), show_dialogs=False)
+    assert window.embeddings.timeline.slider.maximum() >= 1
+    (folder / "config.json").write_text("{broken")
+    assert not window.open_run(str(folder), show_dialogs=False)
+    assert "damaged" in window.statusBar().currentMessage()
+    assert not window.open_run(str(tmp_path / "missing"), show_dialogs=False)
+
+
+def test_theme_switch_changes_the_palette(window):
+    app = QApplication.instance()
+    light = app.palette().window().color().lightness()
+    window.set_theme("dark")
+    assert app.palette().window().color().lightness() < light
+    window.set_theme("light")
+
+
+def test_closing_the_window_mid_training_leaves_no_thread(qtbot):
+    _, win = create_window("cpu", warm=False)
+    win.state.set_device("cpu", "CPU")
+    win.show()
+    tab = win.embeddings
+    tab.form.set_value(Word2VecConfig(dim=8, epochs=50, batch_size=64))
+    tab.corpus_box.setCurrentIndex(tab.corpus_box.findData("builtin:synthetic"))
+    tab.start_training()
+    qtbot.waitUntil(lambda: win.state.runner.snapshots_received > 2, timeout=30000)
+    assert win.state.runner.is_active()
+    win.close()
+    assert QThreadPool.globalInstance().waitForDone(5000)
+    assert not win.state.runner.is_active() or win.state.runner.status in ("stopped", "running")

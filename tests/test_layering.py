@@ -1,0 +1,33 @@
+"""The core (models, data, analysis, training) imports no Qt; the UI imports no optimizer."""
+from __future__ import annotations
+
+import pathlib
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CORE = ["explorer.data", "explorer.models.word2vec", "explorer.analysis.projection", "explorer.training.runner",
+        "explorer.training.record", "explorer.training.jobs", "explorer.device", "explorer.cli"]
+
+
+def test_the_core_loads_no_qt_in_a_fresh_interpreter():
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in CORE)
+        + "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'superqt', 'qtpy', 'shiboken6')]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_the_ui_never_touches_an_optimizer_or_a_gradient():
+    pattern = re.compile(r"torch\.optim|\.backward\(|\.grad\b|import torch")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{i}"
+        for path in (ROOT / "explorer" / "ui").rglob("*.py")
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
