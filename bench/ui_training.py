@@ -102,6 +102,8 @@ def main() -> None:
     from explorer.warmup import warm_up
 
     warm_up("cpu")
+    if os.environ.get("SWITCH"):
+        sys.setswitchinterval(float(os.environ["SWITCH"]))
     ui = with_ui(config)
     rate_headless, steps = headless(config)
     ratio = ui["rate"] / rate_headless

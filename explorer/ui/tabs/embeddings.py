@@ -17,6 +17,7 @@ from ...training.runner import Tick
 from ..app_state import AppState
 from ..widgets.control_bar import ControlBar
 from ..widgets.embedding_map import EmbeddingMap
+from ..widgets.frame_budget import FrameBudget
 from ..widgets.param_form import ParamForm
 from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
@@ -72,6 +73,7 @@ class EmbeddingsTab(QWidget):
 
         self.map_panel = PlotPanel("Embedding map (PCA of the input vectors)", "PC 1", "PC 2")
         self.map_panel.plot_item.setAspectLocked(False)
+        self.map_panel.plot_item.showGrid(x=False, y=False)  # PCA coordinates have no meaningful grid
         self.map = EmbeddingMap(self.map_panel.plot_item)
         self.map_panel.set_data_provider(self._map_csv)
         self.loss_panel = PlotPanel("Training loss", "step", "loss per pair", y_unit="nats")
@@ -98,6 +100,9 @@ class EmbeddingsTab(QWidget):
         lay.addWidget(left)
         lay.addWidget(right, 1)
 
+        # live views may take ~12% of the time together (the UI holds the GIL while it paints)
+        self.frames = FrameBudget(self._paint_frame, share=0.08, parent=self)
+        self.loss_frames = FrameBudget(self.loss_panel.redraw_if_visible, max_fps=10, share=0.04, parent=self)
         self.runner.snapshotReady.connect(self._on_snapshot)
         self.runner.progress.connect(self._on_progress)
         self.runner.ended.connect(self._on_ended)
@@ -160,17 +165,24 @@ class EmbeddingsTab(QWidget):
         if metrics and "loss" in metrics:
             self.loss_curve.append(metrics["step"], metrics["loss"])
             self.loss_panel.request_redraw()
+            self.loss_frames.request()
 
     def _on_snapshot(self, snap) -> None:
         if not self._mine() or not isinstance(snap, EmbeddingSnapshot):
             return
         if snap.step == 0:
             job = self.runner.job
+            self.loss_panel.plot_item.setXRange(0, max(1, job.total_steps), padding=0.02)
             self.info.setText(
                 f"{len(snap.words):,} words in the vocabulary; {job.total_steps:,} steps of "
                 f"{job.config.batch_size} pairs; corpus: {getattr(job, 'corpus_name', '')}."
             )
         self._pending = snap
+        if self.isVisible():
+            self.frames.request()
+
+    def _paint_frame(self) -> None:
+        """Draw the newest snapshot (its paint follows in the same event-loop pass)."""
         if self.isVisible():
             self._draw_pending()
 
@@ -183,7 +195,6 @@ class EmbeddingsTab(QWidget):
         self.map_panel.set_title(f"Embedding map at step {snap.step:,} (PCA: {ev[0]:.0%} + {ev[1]:.0%} "
                                  f"of the variance; {self.map.legend_text})")
         self.map_panel.request_redraw()
-        self.loss_panel.redraw_if_visible()
 
     def _on_status(self, status: str) -> None:
         if self._mine() and status in ("running", "paused"):

@@ -72,6 +72,8 @@ class PlotPanel(QWidget):
         self.plot_item.setLabel("bottom", x_label, units=x_unit)
         self.plot_item.setLabel("left", y_label, units=y_unit)
         self.plot_item.showGrid(x=True, y=True, alpha=0.15)
+        for side in ("left", "bottom"):  # grid at major ticks only: minor grid lines cost ~60 ms a frame
+            self.plot_item.getAxis(side).setStyle(maxTickLevel=0)
         self.plot_item.layout.setContentsMargins(4, 8, 12, 4)  # room for the last tick labels at the edges
         self.legend = self.plot_item.addLegend(offset=(-8, 8))
         self.legend.hide()  # until there is an entry: an empty legend is a stray box
