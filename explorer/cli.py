@@ -11,14 +11,15 @@ from .device import CHOICES as DEVICE_CHOICES
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--device", choices=DEVICE_CHOICES, default=None,
-                        help="where training runs: auto (CUDA, then MPS, then CPU; the default), cpu, cuda or mps")
+    device_help = "where training runs: auto (CUDA, then MPS, then CPU; the default), cpu, cuda or mps"
+    common = argparse.ArgumentParser(add_help=False)  # lets --device follow a sub-command too
+    common.add_argument("--device", choices=DEVICE_CHOICES, default=argparse.SUPPRESS, help=device_help)
     ap = argparse.ArgumentParser(
-        prog="main.py", parents=[common],
+        prog="main.py",
         description=f"{APP_NAME} {__version__}: train small sequence models live and see why they behave "
                     "as the textbook says. With no command, opens the app.",
     )
+    ap.add_argument("--device", choices=DEVICE_CHOICES, default=None, help=device_help)
     ap.add_argument("--theme", choices=("light", "dark"), default="light", help="the app's colour theme")
     ap.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
@@ -33,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--no-record", action="store_true", help="do not record the run")
     runs = sub.add_parser("runs", help="summarise a recorded run", description="Print a recorded run's summary.")
     runs.add_argument("folder")
-    sub.add_parser("info", help="print versions and the device that would be used")
+    sub.add_parser("info", parents=[common], help="print versions and the device that would be used")
     return ap
 
 

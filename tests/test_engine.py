@@ -121,3 +121,17 @@ def test_stop_from_another_thread():
     control.stop()
     thread.join(5)
     assert not thread.is_alive() and result["final"].status == STOPPED
+
+
+def test_costly_snapshots_are_spaced_out_to_keep_training_fast():
+    class SlowSnapshots(RegressionJob):
+        def snapshot(self, step):
+            time.sleep(0.02)  # a view that costs 20 ms to prepare
+            return super().snapshot(step)
+
+    t0 = time.perf_counter()
+    ticks, final = run_to_end(SlowSnapshots(RegressionConfig(steps=400, step_sleep=0.002)), snapshot_interval=0.0)
+    seconds = time.perf_counter() - t0
+    snapshot_seconds = 0.02 * len([t for t in ticks if t.snapshot is not None])
+    assert final.status == FINISHED
+    assert snapshot_seconds < 0.2 * seconds  # at most ~10% of the time (with slack for a busy machine)

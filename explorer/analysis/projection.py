@@ -32,4 +32,19 @@ def procrustes_align(coords: np.ndarray, reference: np.ndarray) -> np.ndarray:
     am, bm = a.mean(axis=0), b.mean(axis=0)
     u, _, vt = np.linalg.svd((a - am).T @ (b - bm))
     rot = u @ vt
-    return ((a - am) @ rot + am).astype(np.float32)
+    return ((a - am) @ rot + bm).astype(np.float32)
+
+
+def pca_2d_torch(vectors) -> tuple[np.ndarray, np.ndarray]:
+    """pca_2d for a torch tensor, computed on its own device (no numpy BLAS threads fighting torch's)."""
+    import torch
+
+    with torch.no_grad():
+        x = vectors.detach().to(torch.float64)
+        xc = x - x.mean(dim=0)
+        cov = (xc.T @ xc / max(1, x.shape[0] - 1)).cpu()  # D x D: the eigen-solve is cheapest on the CPU
+        evals, evecs = torch.linalg.eigh(cov)
+        top = torch.flip(evecs[:, -2:], dims=(1,)).to(xc.device)
+        ratios = torch.flip(evals[-2:], dims=(0,)) / evals.sum().clamp_min(1e-30)
+        coords = (xc @ top).to(torch.float32).cpu().numpy()
+        return np.ascontiguousarray(coords), ratios.to(torch.float32).cpu().numpy()

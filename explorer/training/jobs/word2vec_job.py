@@ -7,7 +7,7 @@ from typing import Callable
 
 import numpy as np
 
-from ...analysis.projection import pca_2d, procrustes_align
+from ...analysis.projection import pca_2d_torch, procrustes_align
 from ...data.corpus import Corpus, load_corpus_file
 from ...data.builtin import BUILTIN_CORPORA, load_builtin
 from ...data.errors import CorpusError
@@ -155,8 +155,9 @@ class Word2VecJob(Job):
         self.base_lr = float(lr)
 
     def snapshot(self, step: int) -> EmbeddingSnapshot:
-        vectors = frozen_array(self.model.inp.weight)
-        coords, explained = pca_2d(vectors)
+        weight = self.model.inp.weight
+        vectors = frozen_array(weight)
+        coords, explained = pca_2d_torch(weight)
         if self._prev_coords is not None:
             coords = procrustes_align(coords, self._prev_coords)
         self._prev_coords = coords
