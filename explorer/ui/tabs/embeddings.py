@@ -74,6 +74,8 @@ class EmbeddingsTab(QWidget):
         self.map_panel = PlotPanel("Embedding map (PCA of the input vectors)", "PC 1", "PC 2")
         self.map_panel.plot_item.setAspectLocked(False)
         self.map_panel.plot_item.showGrid(x=False, y=False)  # PCA coordinates have no meaningful grid
+        for side in ("left", "bottom"):
+            self.map_panel.plot_item.getAxis(side).enableAutoSIPrefix(False)
         self.map = EmbeddingMap(self.map_panel.plot_item)
         self.map_panel.set_data_provider(self._map_csv)
         self.loss_panel = PlotPanel("Training loss", "step", "loss per pair", y_unit="nats")

@@ -12,21 +12,23 @@ class FrameBudget(QObject):
     the end of the paint it causes) takes at most `share` of wall time; data that arrives meanwhile is coalesced."""
 
     def __init__(self, draw: Callable[[], float | None], max_fps: float = 30.0, share: float = 0.12,
-                 parent: QObject | None = None) -> None:
+                 min_fps: float = 2.0, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._draw = draw
         self.min_interval = 1.0 / max_fps
+        self.max_interval = 1.0 / min_fps  # a live view never freezes, however costly its frames
         self.share = share
         self.cost = 0.0
         self._last = -1e9
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._fire)
+        self._timer.timeout.connect(self.request)
         self.frames = 0
 
     def interval(self) -> float:
         """Seconds between frames at the current measured cost."""
-        return max(self.min_interval, self.cost / self.share if self.share > 0 else 0.0)
+        wanted = self.cost / self.share if self.share > 0 else 0.0
+        return min(self.max_interval, max(self.min_interval, wanted))
 
     def request(self) -> None:
         """New data is waiting: draw now if the budget allows, else once, when it does."""
@@ -40,6 +42,7 @@ class FrameBudget(QObject):
         self._timer.stop()
 
     def _fire(self) -> None:
+        self._timer.stop()
         t0 = time.perf_counter()
         self._last = t0
         self._draw()
@@ -47,5 +50,6 @@ class FrameBudget(QObject):
         QTimer.singleShot(0, self, lambda: self._measured(time.perf_counter() - t0))
 
     def _measured(self, spent: float) -> None:
-        self.cost = spent if self.frames == 0 else 0.7 * self.cost + 0.3 * spent
+        if self.frames > 0:  # the first frame builds the items once: not a measure of the frames to come
+            self.cost = spent if self.frames == 1 else 0.7 * self.cost + 0.3 * spent
         self.frames += 1
