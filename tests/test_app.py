@@ -69,7 +69,7 @@ def test_training_from_the_ui_draws_the_loss_and_the_map(qtbot, window):
     assert len(tab.loss_curve) == final.step  # every step's loss reached the curve
     snap = tab.map.last_snapshot
     assert snap is not None and snap.coords.shape == (len(snap.words), 2)
-    assert len(tab.map.scatter.data) == len(snap.words)  # every word is a point
+    assert tab.map.point_words() == list(snap.words)  # every word is a point
     assert [item.toPlainText() for item in tab.map.labels[:3]] == list(snap.words[:3])
     assert "finished" in tab.controls.progress.format()
     # the finished run was recorded and is now on the timeline
@@ -174,3 +174,15 @@ def test_closing_the_window_mid_training_leaves_no_thread(qtbot):
     win.close()
     assert QThreadPool.globalInstance().waitForDone(5000)
     assert not win.state.runner.is_active() or win.state.runner.status in ("stopped", "running")
+
+
+def test_reading_a_large_file_can_be_cancelled(qtbot, window, tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text("the quick brown fox jumps over the lazy dog\n" * 600_000)  # ~26 MB
+    load = window.open_corpus(str(path), show_dialogs=False)
+    load.cancel()
+    with qtbot.waitSignal(load.failed, timeout=20000) as failed:
+        pass
+    assert failed.args[0] == ""  # cancelled, not an error
+    assert "cancelled" in window.statusBar().currentMessage()
+    assert window.embeddings.corpus_box.findData(str(path)) < 0

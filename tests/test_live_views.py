@@ -42,17 +42,18 @@ def test_embedding_map_draws_moves_and_labels_points(qtbot):
     qtbot.addWidget(widget)
     emap = EmbeddingMap(widget.getPlotItem(), n_labels=2)
     emap.draw(_snap(0, [[0, 0], [1, 1], [2, 0], [3, 1]]))
+    qtbot.waitUntil(lambda: len(emap.labels) == 2)  # labels and colours follow the first points
     assert [lab.toPlainText() for lab in emap.labels] == ["the", "king"]
     assert emap.key.isVisible() and "class" in emap.legend_text
     emap.draw(_snap(5, [[10, 10], [11, 11], [12, 10], [13, 11]]))  # same words: points move in place
-    x, y = emap.scatter.getData()
-    np.testing.assert_allclose(x, [10, 11, 12, 13])
-    np.testing.assert_allclose(y, [10, 11, 10, 11])
+    pos = emap.positions()
+    np.testing.assert_allclose(pos[:, 0], [10, 11, 12, 13])
+    np.testing.assert_allclose(pos[:, 1], [10, 11, 10, 11])
     assert (emap.labels[1].pos().x(), emap.labels[1].pos().y()) == (11.0, 11.0)
     (x0, x1), (y0, y1) = widget.getPlotItem().getViewBox().viewRange()
     assert x0 <= 10 and x1 >= 13 and y0 <= 10 and y1 >= 11  # the view followed the points
-    tips = [p.data() for p in emap.scatter.points()]
-    assert tips == ["the", "king", "queen", "paris"]  # hover shows the word
+    assert emap.point_words() == ["the", "king", "queen", "paris"]  # hover shows the word
+    assert len({id(b) for b in emap._brushes}) == 4  # one colour per class: 'other', male, female, capital
 
 
 def test_the_map_view_stays_put_for_small_moves_and_after_the_user_zooms(qtbot):
@@ -76,4 +77,6 @@ def test_a_new_vocabulary_rebuilds_brushes_and_frequency_colours(qtbot):
     emap.draw(_snap(0, [[0, 0], [1, 1], [2, 2], [3, 3]]))
     other = dataclasses.replace(_snap(0, [[0, 0], [1, 1], [2, 2]], words=("a", "b", "c"), classes=("", "", "")))
     emap.draw(other)
-    assert len(emap.scatter.points()) == 3 and "frequency" in emap.legend_text
+    qtbot.wait(100)
+    assert emap.point_words() == ["a", "b", "c"] and "frequency" in emap.legend_text
+    assert len(emap.positions()) == 3

@@ -142,8 +142,8 @@ class RunRecord:
             raise RunError(f"Snapshot {index + 1} of this run is damaged: {exc}") from None
 
 
-def open_run(folder: str | Path) -> RunRecord:
-    """Open a recorded run folder, or raise RunError saying what is wrong with it."""
+def open_run(folder: str | Path, with_metrics: bool = True) -> RunRecord:
+    """Open a recorded run folder, or raise RunError saying what is wrong with it (metrics are optional)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise RunError(f"No run folder at {folder}.")
@@ -161,7 +161,7 @@ def open_run(folder: str | Path) -> RunRecord:
         config = config_from_dict(job_cls.config_cls, config_data)
     except (TypeError, ValueError) as exc:
         raise RunError(f"The configuration of the run in {folder} is damaged: {exc}") from None
-    metrics = _read_metrics(folder / "metrics.jsonl")
+    metrics = _read_metrics(folder / "metrics.jsonl") if with_metrics else {}
     snaps = sorted((folder / "snapshots").glob("step_*.npz"))
     return RunRecord(folder, info, config, metrics, snaps)
 

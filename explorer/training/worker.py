@@ -8,6 +8,7 @@ step and hold". Snapshots are coalesced: the UI is told of the newest one at mos
 from __future__ import annotations
 
 import itertools
+import time
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from superqt.utils import GeneratorWorker
@@ -25,6 +26,7 @@ class JobRunner(QObject):
 
     started = Signal(object)  # the Job
     progress = Signal(object)  # every Tick, in order (metric rows are never dropped)
+    display = Signal(object)  # the newest Tick at most ~5 times a second, for progress bars and rate labels
     snapshotReady = Signal(object)  # the newest Snapshot, coalesced, at most max_fps per second
     statusChanged = Signal(str)  # running / paused / finished / stopped / diverged / failed
     ended = Signal(object)  # the final Tick (status, message)
@@ -43,6 +45,8 @@ class JobRunner(QObject):
         self._timer.timeout.connect(self._flush)
         self.snapshots_received = 0
         self.snapshots_emitted = 0
+        self._latest_tick: Tick | None = None
+        self._last_display = 0.0
 
     # -- state ------------------------------------------------------------------------------------------
     @property
@@ -127,6 +131,7 @@ class JobRunner(QObject):
             self.snapshots_received += 1
         if tick.status != self._status and tick.status in ("running", "paused"):
             self._set_status(tick.status)
+        self._latest_tick = tick
         self.progress.emit(tick)
 
     def _on_return(self, run_id: int, tick: Tick) -> None:
@@ -146,10 +151,17 @@ class JobRunner(QObject):
         self._timer.stop()
         if final.metrics:
             self.progress.emit(final)
+        if final.step:
+            self.display.emit(final)
         self._set_status(final.status if final.status in ENDED else "stopped")
         self.ended.emit(final)
 
     def _flush(self) -> None:
+        tick = self._latest_tick
+        now = time.perf_counter()
+        if tick is not None and (now - self._last_display >= 0.2 or tick.status == "paused"):
+            self._latest_tick, self._last_display = None, now
+            self.display.emit(tick)
         snap, self._latest = self._latest, None
         if snap is not None:
             self.snapshots_emitted += 1

@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         self.state.deviceChanged.connect(lambda _d, text: self.device_label.setText(f"Device: {text}"))
         self.state.message.connect(lambda text, ms: sb.showMessage(text, ms))
         runner = self.state.runner
-        runner.progress.connect(self._on_progress)
+        runner.display.connect(self._on_progress)
         runner.statusChanged.connect(self._on_status)
         runner.ended.connect(self._on_ended)
 

@@ -102,9 +102,9 @@ class EmbeddingsTab(QWidget):
         lay.addWidget(left)
         lay.addWidget(right, 1)
 
-        # live views may take ~12% of the time together (the UI holds the GIL while it paints)
-        self.frames = FrameBudget(self._paint_frame, share=0.08, parent=self)
-        self.loss_frames = FrameBudget(self.loss_panel.redraw_if_visible, max_fps=10, share=0.04, parent=self)
+        # live views may take ~9% of the time together (the UI holds the GIL while it paints)
+        self.frames = FrameBudget(self._paint_frame, share=0.06, parent=self)
+        self.loss_frames = FrameBudget(self.loss_panel.redraw_if_visible, max_fps=10, share=0.03, parent=self)
         self.runner.snapshotReady.connect(self._on_snapshot)
         self.runner.progress.connect(self._on_progress)
         self.runner.ended.connect(self._on_ended)
@@ -213,7 +213,8 @@ class EmbeddingsTab(QWidget):
             self.state.message.emit(tick.message, 10000)
         if self._live_folder is not None and tick.status != "failed":
             try:
-                self.show_run(open_run(self._live_folder), keep_curve=True)
+                # the curve and the last map are on screen already: only the timeline is new
+                self.show_run(open_run(self._live_folder, with_metrics=False), keep_curve=True)
             except RunError:
                 pass
 
@@ -235,7 +236,7 @@ class EmbeddingsTab(QWidget):
                           f"{record.info.get('status')} after {record.info.get('steps', 0):,} steps "
                           f"({record.folder.name}).")
         self.form.set_value(cfg)
-        self.timeline.set_steps(record.snapshot_steps(), title="recorded run")
+        self.timeline.set_steps(record.snapshot_steps(), title="recorded run", emit=not keep_curve)
 
     def _show_recorded(self, index: int) -> None:
         if self._record is None or not self._record.snapshot_paths:

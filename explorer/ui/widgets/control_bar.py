@@ -56,7 +56,7 @@ class ControlBar(QWidget):
         self.stop_btn.clicked.connect(lambda: self.runner.stop())
         self.speed.currentIndexChanged.connect(lambda _i: self.runner.set_speed(self.speed.currentData()))
         runner.statusChanged.connect(self._on_status)
-        runner.progress.connect(self._on_progress)
+        runner.display.connect(self._on_progress)
         runner.started.connect(lambda _job: self._on_status(runner.status))
         self._on_status("idle")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor
 
 from .. import theme
@@ -35,12 +36,13 @@ class EmbeddingMap:
         plot.disableAutoRange()
         self._words: tuple[str, ...] | None = None
         self._brushes: list = []
+        self._key_entries: list = []
         self.color_by = "auto"
         self.last_snapshot = None
         self.legend_text = ""
 
     def _prepare(self, words: tuple[str, ...], counts: np.ndarray, classes: tuple[str, ...]) -> None:
-        """Brushes and labels for a vocabulary (once per vocabulary, not per frame)."""
+        """Brushes for a vocabulary (once per vocabulary, not per frame)."""
         self._words = words
         self._data = np.array(words, dtype=object)
         has_classes = any(classes) and self.color_by in ("auto", "class")
@@ -51,7 +53,7 @@ class EmbeddingMap:
             cache[""] = pg.mkBrush(150, 150, 150, 120)
             self._brushes = [cache[c] for c in classes]
             self.legend_text = "colour: word class"
-            self._set_key([(name, cache[name]) for name in names] + [("other", cache[""])])
+            self._key_entries = [(name, cache[name]) for name in names] + [("other", cache[""])]
         else:
             logc = np.log10(np.maximum(counts, 1).astype(np.float64))
             span = max(1e-9, logc.max() - logc.min())
@@ -60,15 +62,30 @@ class EmbeddingMap:
             cache = [pg.mkBrush(cmap.map(0.1 + 0.85 * b / 15, mode="qcolor")) for b in range(16)]
             self._brushes = [cache[b] for b in buckets]
             self.legend_text = "colour: frequency"
-            self._set_key([("rare", cache[0]), ("frequent", cache[15])])
-        for item in self.labels:
-            self.plot.removeItem(item)
+            self._key_entries = [("rare", cache[0]), ("frequent", cache[15])]
+
+    def _style_new_vocabulary(self) -> None:
+        """Colours, labels and key of a new vocabulary: a later event-loop turn than its first points."""
+        words = self._words
+        if words is None or self.last_snapshot is None or self.last_snapshot.words != words:
+            return
+        self.scatter.setBrush(self._brushes)
+        self._set_key(self._key_entries)
         fg = QColor(theme.foreground_color())
-        self.labels = []
-        for word in words[: self.n_labels]:
-            item = pg.TextItem(word, color=fg, anchor=(0.5, 1.2))
-            self.plot.addItem(item)
-            self.labels.append(item)
+        for item in self.labels[self.n_labels:]:
+            self.plot.removeItem(item)
+        self.labels = self.labels[: self.n_labels]
+        for i, word in enumerate(words[: self.n_labels]):  # label items are reused across vocabularies
+            if i < len(self.labels):
+                self.labels[i].setText(word, color=fg)
+                self.labels[i].show()
+            else:
+                item = pg.TextItem(word, color=fg, anchor=(0.5, 1.2))
+                self.plot.addItem(item)
+                self.labels.append(item)
+        coords = self.last_snapshot.coords
+        for item, (x, y) in zip(self.labels, coords[: len(self.labels)]):
+            item.setPos(float(x), float(y))
 
     def _set_key(self, entries) -> None:
         self.key.clear()
@@ -91,8 +108,12 @@ class EmbeddingMap:
         if snap.words is self._words or snap.words == self._words:
             self._move(coords)
         else:
+            # a new vocabulary is the costliest frame: plain points now, colours and labels in a later turn
             self._prepare(snap.words, snap.counts, snap.classes)
-            self.scatter.setData(pos=coords, brush=self._brushes, data=self._data)
+            for item in self.labels:
+                item.hide()
+            self.scatter.setData(pos=coords, data=self._data, brush=pg.mkBrush(150, 150, 150, 160))
+            QTimer.singleShot(40, self._style_new_vocabulary)
         for item, (x, y) in zip(self.labels, coords[: len(self.labels)]):
             item.setPos(float(x), float(y))
         self.fit_view()
@@ -130,11 +151,20 @@ class EmbeddingMap:
         sp.invalidate()
         sp.sigPlotChanged.emit(sp)
 
+    def positions(self) -> np.ndarray:
+        """The drawn coordinates, in vocabulary order."""
+        x, y = self.scatter.getData()
+        return np.column_stack([x, y])
+
+    def point_words(self) -> list[str]:
+        """The word behind every drawn point, in vocabulary order (what hovering shows)."""
+        return [p.data() for p in self.scatter.points()]
+
     def clear(self) -> None:
         self.scatter.clear()
         for item in self.labels:
-            self.plot.removeItem(item)
-        self.labels, self._words = [], None
+            item.hide()
+        self._words = None
         self.last_snapshot = None
         self.key.hide()
         self.empty_hint.show()

@@ -35,8 +35,8 @@ class Timeline(QWidget):
         self.slider.valueChanged.connect(self._on_value)
         self.set_steps([])
 
-    def set_steps(self, steps: Sequence[int], title: str = "") -> None:
-        """Show a run's snapshot steps (empty: nothing to scrub); selects the last snapshot."""
+    def set_steps(self, steps: Sequence[int], title: str = "", emit: bool = True) -> None:
+        """Show a run's snapshot steps (empty: nothing to scrub); selects the last snapshot (and says so if `emit`)."""
         self._timer.stop()
         self._steps = list(steps)
         self._title = title
@@ -48,7 +48,7 @@ class Timeline(QWidget):
         self.slider.setEnabled(n > 1)
         self.play_btn.setEnabled(n > 1)
         self._update_label()
-        if n:
+        if n and emit:
             self.indexChanged.emit(n - 1)
 
     @property
