@@ -36,3 +36,20 @@ def _no_thread_left_running(request):
         pool = QThreadPool.globalInstance()
         assert pool.waitForDone(5000), "a Qt thread-pool worker is still running"
         assert pool.activeThreadCount() == 0
+
+
+@pytest.fixture(scope="module")
+def ui_fonts(qapp):
+    """The app's bundled fonts, registered as the app does at start-up."""
+    from explorer.ui import theme
+
+    return theme.register_fonts()
+
+
+@pytest.fixture
+def light_theme_afterwards(qapp):
+    """Put the light theme back after a test that switches themes."""
+    yield
+    from explorer.ui import theme
+
+    theme.apply_theme(qapp, "light")

@@ -20,15 +20,7 @@ from explorer.ui import theme
 from explorer.ui.widgets.plot_panel import PlotPanel
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fonts(qapp):
-    return theme.register_fonts()
-
-
-@pytest.fixture(autouse=True)
-def light_afterwards(qapp):
-    yield
-    theme.apply_theme(qapp, "light")
+pytestmark = pytest.mark.usefixtures("ui_fonts", "light_theme_afterwards")
 
 
 @pytest.fixture

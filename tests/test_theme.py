@@ -13,15 +13,7 @@ from explorer.ui import theme
 from explorer.ui.widgets.plot_panel import PlotPanel
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fonts(qapp):
-    return theme.register_fonts()
-
-
-@pytest.fixture(autouse=True)
-def light_afterwards(qapp):
-    yield
-    theme.apply_theme(qapp, "light")
+pytestmark = pytest.mark.usefixtures("ui_fonts", "light_theme_afterwards")
 
 
 def ink(image: QImage) -> np.ndarray:
@@ -42,8 +34,8 @@ def render_text(text: str) -> np.ndarray:
     return ink(image)
 
 
-def test_bundled_font_is_registered_and_the_app_font(fonts, qapp):
-    assert fonts == "DejaVu Sans"
+def test_bundled_font_is_registered_and_the_app_font(ui_fonts, qapp):
+    assert ui_fonts == "DejaVu Sans"
     assert "DejaVu Sans" in QFontDatabase.families()
     assert qapp.font().family() == "DejaVu Sans"
 
