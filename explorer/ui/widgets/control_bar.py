@@ -42,6 +42,7 @@ class ControlBar(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
         self.progress.setFormat("idle")
+        self.progress.setValue(0)  # a reset bar shows no text at all
         self.rate = QLabel("")
         self.rate.setMinimumWidth(120)
         lay = QHBoxLayout(self)

@@ -29,7 +29,8 @@ class EmbeddingMap:
                                       "placed by the first two principal components of its vector.",
                                       color=(120, 120, 120), anchor=(0.5, 0.5))
         self.empty_hint.setParentItem(plot.getViewBox())
-        self.empty_hint.setPos(300, 200)
+        vb_ = plot.getViewBox()
+        vb_.sigResized.connect(lambda v: self.empty_hint.setPos(v.width() / 2, v.height() / 2))
         self.follow = True  # fit the view to the points until the user pans or zooms
         vb = plot.getViewBox()
         vb.sigRangeChangedManually.connect(self._user_moved_view)
