@@ -7,7 +7,10 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CORE = ["explorer.data", "explorer.models.word2vec", "explorer.analysis.projection", "explorer.training.runner",
+CORE = ["explorer.data", "explorer.models.word2vec", "explorer.models.causal_conv", "explorer.analysis.projection",
+        "explorer.analysis.cooccurrence", "explorer.analysis.neighbours", "explorer.analysis.evaluation",
+        "explorer.analysis.receptive_field", "explorer.analysis.conv_probe", "explorer.export.vectors",
+        "explorer.training.runner",
         "explorer.training.record", "explorer.training.jobs", "explorer.device", "explorer.cli"]
 
 

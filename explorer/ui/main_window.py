@@ -39,13 +39,15 @@ class MainWindow(QMainWindow):
 
     # -- construction ------------------------------------------------------------------------------------
     def _build_tabs(self) -> None:
+        from .tabs.convolution import ConvolutionTab
         from .tabs.embeddings import EmbeddingsTab
         from .tabs.planned import PlannedTab
 
         self.embeddings = EmbeddingsTab(self.state)
-        self.tabs.addTab(self.embeddings, "Embeddings")
-        for name in TAB_NAMES[1:]:
-            self.tabs.addTab(PlannedTab(name), name.replace("&", "&&"))
+        self.convolution = ConvolutionTab(self.state)
+        built = {"Embeddings": self.embeddings, "Convolution": self.convolution}
+        for name in TAB_NAMES:
+            self.tabs.addTab(built.get(name) or PlannedTab(name), name.replace("&", "&&"))
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -155,7 +157,7 @@ class MainWindow(QMainWindow):
         """Open a recorded run in the tab that shows its kind of job; a damaged run gets a message."""
         try:
             record = open_run(folder)
-            tab = self.embeddings if self.embeddings.handles(record.kind) else None
+            tab = next((t for t in (self.embeddings, self.convolution) if t.handles(record.kind)), None)
             if tab is None:
                 raise RunError(f"No tab can show a run of kind '{record.kind}' yet.")
             tab.show_run(record)

@@ -15,15 +15,6 @@ PLANNED = {
             "Accuracy against the length of the dependency, per cell",
         ],
     ),
-    "Convolution": (
-        "Causal and dilated 1-D convolutions (WaveNet) and their receptive fields",
-        [
-            "The connection tree of a stack of causal convolutions for any output",
-            "Receptive-field size against depth for a dilation schedule",
-            "Theoretical against measured (gradient-based) receptive field, and proof of no future leakage",
-            "Live training on a task whose answer lies a known distance back",
-        ],
-    ),
     "Attention": (
         "softmax(QKᵀ/√d_k)V, masking, positional encoding and the quadratic cost",
         [

@@ -188,8 +188,10 @@ class ParamForm(QWidget):
         if row.kind == "str":
             return w.text(), check_field(row.field, w.text())
         text = w.text().strip()
+        if not text and row.kind != "float":
+            return (), None  # an empty list is a value; the config's check() says when one is needed
         if not text:
-            return None, f"{label}: enter {'a number' if row.kind == 'float' else 'whole numbers'}"
+            return None, f"{label}: enter a number"
         if row.kind == "float":
             try:
                 value = float(text)

@@ -11,8 +11,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QFont, QResizeEvent
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMenu, QMessageBox, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMenu, QMessageBox, QSizePolicy, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from explorer.export import figures
 from explorer.export.figures import FigureStyle
@@ -50,6 +50,8 @@ class PlotPanel(QWidget):
         bold = QFont(self.title_label.font())
         bold.setBold(True)
         self.title_label.setFont(bold)
+        self.title_label.setMinimumWidth(40)  # a long title is clipped (full text in the tooltip), not widening
+        self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.log_x_button = self._tool_button("Log x", "Logarithmic x axis")
         self.log_y_button = self._tool_button("Log y", "Logarithmic y axis")
         self.log_x_button.toggled.connect(lambda on: self.set_log(x=on))
@@ -61,8 +63,7 @@ class PlotPanel(QWidget):
 
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 2, 2, 0)
-        bar.addWidget(self.title_label)
-        bar.addStretch(1)
+        bar.addWidget(self.title_label, 1)
         for button in (self.log_x_button, self.log_y_button, self.export_button):
             bar.addWidget(button)
 
@@ -103,6 +104,7 @@ class PlotPanel(QWidget):
         """Change the title shown above the plot (and used for export file names)."""
         self.title = title
         self.title_label.setText(title)
+        self.title_label.setToolTip(title)
 
     def _tool_button(self, text: str, tip: str) -> QToolButton:
         button = QToolButton(text=text)

@@ -1,0 +1,75 @@
+"""The Convolution tab as a user drives it: the form changes the diagram and the numbers; training grows the heatmap."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QThreadPool
+
+from explorer.app import create_window
+from explorer.training.jobs.conv_job import ConvConfig
+
+
+@pytest.fixture
+def tab(qtbot):
+    _, win = create_window("cpu", warm=False)
+    qtbot.addWidget(win)
+    win.state.set_device("cpu", "CPU (test)")
+    win.show()
+    win.tabs.setCurrentWidget(win.convolution)
+    qtbot.waitExposed(win)
+    yield win.convolution
+    win.close()
+    assert QThreadPool.globalInstance().waitForDone(10000)
+
+
+def _lit_inputs(tab):
+    x, y = tab.diagram.field.getData()
+    return sorted(int(v) for v in x)
+
+
+def test_changing_the_schedule_in_the_form_redraws_the_diagram_and_the_numbers(qtbot, tab):
+    form = tab.form
+    form.widget_for("layers").setValue(4)
+    form.widget_for("kernel_size").setValue(2)
+    form.widget_for("dilations").setCurrentText("doubling")
+    assert "Receptive field: 16 inputs" in tab.numbers.text()
+    t = tab.output_box.value()
+    assert _lit_inputs(tab) == list(range(t - 15, t + 1))  # the 16 inputs output t sees, counted by hand
+    form.widget_for("dilations").setCurrentText("constant")
+    assert "Receptive field: 5 inputs" in tab.numbers.text()
+    assert _lit_inputs(tab) == list(range(t - 4, t + 1))
+    x, y = tab.depth_curve.x, tab.depth_curve.y
+    np.testing.assert_array_equal(y, [2, 3, 4, 5])  # one more input per layer without dilation
+    field = tab.form.widget_for("custom_dilations")
+    form.widget_for("dilations").setCurrentText("custom")
+    field.clear()
+    qtbot.keyClicks(field, "1, 3, 9")
+    assert not form.is_valid()  # three dilations for four layers
+    field.clear()
+    qtbot.keyClicks(field, "1, 3, 9, 27")
+    assert form.is_valid() and "Receptive field: 41 inputs" in tab.numbers.text()
+
+
+def test_clicking_another_output_moves_the_field_and_causal_means_no_leak(qtbot, tab):
+    tab.output_box.setValue(20)
+    t = 20
+    lit = _lit_inputs(tab)
+    assert max(lit) == t and len(lit) == 16
+    qtbot.waitUntil(lambda: "exactly 0" in tab.field_panel.title, timeout=10000)
+    tab.form.widget_for("causal").setChecked(False)
+    qtbot.waitUntil(lambda: "leakage" in tab.field_panel.title and "change output" in tab.field_panel.title,
+                    timeout=10000)
+    assert max(_lit_inputs(tab)) > 20  # the centred stack sees the future
+
+
+def test_training_grows_the_heatmap_and_shows_accuracy_by_distance(qtbot, tab):
+    tab.form.set_value(ConvConfig(layers=2, max_distance=6, seq_len=24, alphabet=4, steps=60, batch_size=16,
+                                  channels=8))
+    with qtbot.waitSignal(tab.runner.ended, timeout=60000) as ended:
+        tab.controls.train_btn.click()
+    assert ended.args[0].status == "finished"
+    rows = tab.erf_panel.heatmaps["erf"].image
+    assert rows is not None and rows.shape[0] >= 2 and rows.shape[1] == 24
+    assert len(tab.acc_curve) == 6
+    assert len(tab.loss_curve) == 60
+    assert tab.timeline.slider.maximum() >= 1  # the run was recorded and can be replayed
