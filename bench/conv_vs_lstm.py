@@ -1,9 +1,11 @@
 """Training speed of a causal dilated convolution stack vs an LSTM of about the same size, next-character task, CPU.
 
 Both models see the same batches (random windows of the corpus) and take full Adam steps (forward, backward,
-update; the loss is read back every step, which also waits for a GPU). The LSTM's width is chosen so that its parameter count is closest to the convolution stack's.
+update; the loss is read back every step, which also waits for a GPU). The LSTM's width is chosen so that its
+parameter count is closest to the convolution stack's. Rounds alternate between the models; medians are reported.
 
-Usage: python bench/conv_vs_lstm.py [--corpus resources/corpora/austen-novels.txt.gz] [--seq-len 256] [--steps 20] [--repeats 3]
+Usage: python bench/conv_vs_lstm.py [--corpus resources/corpora/austen-novels.txt.gz] [--seq-len 256]
+                                    [--steps 20] [--repeats 3] [--threads N] [--device cpu]
 """
 from __future__ import annotations
 
@@ -96,7 +98,8 @@ def main() -> None:
     corpus = load_corpus_spec(args.corpus)
     tokenizer, ids = char_ids(corpus.text)
     gen = torch.Generator().manual_seed(0)
-    batches = [char_lm_batch(ids.to(args.device), args.batch, args.seq_len, gen) for _ in range(args.steps)]
+    ids = ids.to(args.device)
+    batches = [char_lm_batch(ids, args.batch, args.seq_len, gen) for _ in range(args.steps)]
     dils = dilation_schedule("doubling", args.layers)
     conv = CausalConvStack(len(tokenizer), args.channels, args.layers, 2, dils, residual=True, gated=True,
                            out_dim=len(tokenizer))
@@ -114,8 +117,8 @@ def main() -> None:
     conv_loss, lstm_loss = trainers["conv"].loss, trainers["lstm"].loss
     chars = args.batch * args.seq_len
     print(f"corpus {corpus.name}: {len(ids):,} characters, {len(tokenizer)} distinct; batch {args.batch} x "
-          f"{args.seq_len} characters; median of {args.repeats} rounds of {args.steps} steps; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} CPU thread(s), device {args.device}")
+          f"{args.seq_len} characters; median of {args.repeats} rounds of {args.steps} steps; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s), device {args.device}")
     print(f"{'model':<44}{'params':>10}{'steps/s':>10}{'chars/s':>12}{'last loss':>11}")
     rows = [
         (f"conv: {args.layers} layers k=2 d=1..{dils[-1]}, {args.channels} ch, RF {receptive_field_size(2, dils)}",
@@ -126,8 +129,8 @@ def main() -> None:
         print(f"{name:<44}{params:>10,}{rate:>10.2f}{rate * chars:>12,.0f}{loss:>11.3f}")
     print("rounds (steps/s): " + "; ".join(f"{k} " + ", ".join(f"{r:.2f}" for r in v) for k, v in rates.items()))
     print(f"conv / LSTM speed: {conv_rate / lstm_rate:.2f}x")
-    print(json.dumps({"bench": "conv_vs_lstm", "device": args.device, "seq_len": args.seq_len,
-                      "batch": args.batch,
+    print(json.dumps({"bench": "conv_vs_lstm", "device": args.device, "threads": torch.get_num_threads(),
+                      "seq_len": args.seq_len, "batch": args.batch,
                       "conv_steps_per_s": round(conv_rate, 3), "lstm_steps_per_s": round(lstm_rate, 3),
                       "conv_params": n_params(conv), "lstm_params": n_params(lstm),
                       "ratio": round(conv_rate / lstm_rate, 3)}))

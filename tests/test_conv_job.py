@@ -32,6 +32,8 @@ def test_config_checks_say_what_is_wrong():
     assert "largest distance" in ConvConfig(seq_len=32, max_distance=32).check()["seq_len"]
     assert ConvConfig(task="characters", seq_len=32, max_distance=32).check() == {}
     assert "outputs per step" in ConvConfig(batch_size=4096, seq_len=1024, max_distance=256).check()[""]
+    too_big = ConvConfig(task="characters", batch_size=1024, seq_len=1024, channels=256, layers=12)
+    assert "too much memory" in too_big.check()[""]
     assert "Layers must be at most 12" in validate_config(ConvConfig(layers=13))["layers"]
 
 

@@ -73,3 +73,17 @@ def test_training_grows_the_heatmap_and_shows_accuracy_by_distance(qtbot, tab):
     assert len(tab.acc_curve) == 6
     assert len(tab.loss_curve) == 60
     assert tab.timeline.slider.maximum() >= 1  # the run was recorded and can be replayed
+
+
+def test_the_diagram_and_heatmap_export_their_data(qtbot, tab, tmp_path):
+    import csv
+
+    tab.form.widget_for("layers").setValue(2)
+    tab.form.widget_for("dilations").setCurrentText("doubling")
+    tab.form.widget_for("residual").setChecked(False)  # no identity edges: only the convolution taps
+    tab.diagram_panel.export_csv(tmp_path / "edges.csv")
+    rows = list(csv.DictReader(open(tmp_path / "edges.csv")))
+    reaching = [r for r in rows if r["reaches_output"] == "1"]
+    assert len(reaching) == 2 + 4  # k=2: 2 edges into the output, 4 into the two layer-1 nodes it reads
+    tab.diagram_panel.export_png(tmp_path / "diagram.png")
+    assert (tmp_path / "diagram.png").stat().st_size > 1000

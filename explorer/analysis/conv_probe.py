@@ -8,7 +8,9 @@ def initial_erf(config, t: int, batch: int = 8, seed: int = 0) -> np.ndarray:
     """(seq_len,) effective receptive field of output `t` for a stack built from `config` at initialisation.
 
     The gradient magnitude of output t with respect to every embedded input position, averaged over a random
-    batch (see effective_receptive_field); not normalised, so exact zeros stay exact.
+    batch (see effective_receptive_field); not normalised, so exact zeros stay exact. The stack is built for
+    `config.alphabet` symbols whatever the task: which inputs an output depends on does not depend on the
+    vocabulary size, and this way no corpus has to be read to draw the architecture.
     """
     import torch
 

@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from ...models.causal_conv import DILATION_KINDS, dilation_schedule
+from ...analysis.receptive_field import DILATION_KINDS, dilation_schedule
 from ..job import Job, Snapshot, frozen_array, register_job
 from ..params import param
 from .word2vec_job import load_corpus_spec
@@ -14,7 +14,8 @@ from .word2vec_job import load_corpus_spec
 TASKS = ("delayed recall", "characters")
 DILATION_BLOCK = 4  # layers per block of "doubling, repeated in blocks": 1, 2, 4, 8, 1, 2, 4, 8, ...
 LOGIT_BUDGET = 2**25  # most logits one delayed-recall step may make (batch x length x distances x alphabet)
-EVAL_BATCH = 64  # fixed sequences the snapshot's accuracies are measured on
+ACTIVATION_BUDGET = 2**26  # most batch x length x channels x layers per step (~7 tensors of that size are kept)
+EVAL_BATCH = 64  # fixed sequences the snapshot's accuracies are measured on (fewer for very large settings)
 ERF_BATCH = 8  # of which the effective receptive field uses the first few
 
 
@@ -68,6 +69,10 @@ class ConvConfig:
             if size > LOGIT_BUDGET:
                 problems[""] = (f"Batch size × sequence length × largest distance × alphabet is {size:,} outputs "
                                 f"per step, more than {LOGIT_BUDGET:,}: make one of them smaller.")
+        size = self.batch_size * self.seq_len * self.channels * self.layers
+        if size > ACTIVATION_BUDGET and "" not in problems:
+            problems[""] = (f"Batch size × sequence length × channels × layers is {size:,}, more than "
+                            f"{ACTIVATION_BUDGET:,}: training would take too much memory; make one of them smaller.")
         return problems
 
 
@@ -137,7 +142,8 @@ class ConvJob(Job):
         self.model = CausalConvStack(vocab, cfg.channels, cfg.layers, cfg.kernel_size, self.dils, cfg.residual,
                                      cfg.gated, cfg.causal, out_dim=out_dim).to(dev)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
-        self.eval_x, self.eval_y = self._batch(EVAL_BATCH, eval_gen)
+        per_sequence = cfg.seq_len * (out_dim + cfg.channels * cfg.layers)
+        self.eval_x, self.eval_y = self._batch(max(1, min(EVAL_BATCH, LOGIT_BUDGET // per_sequence)), eval_gen)
         self.erf_t = cfg.seq_len - 1 if cfg.causal else cfg.seq_len // 2
         self.total_steps = cfg.steps
         self.items_per_step = float(cfg.batch_size)

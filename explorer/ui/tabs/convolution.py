@@ -38,6 +38,7 @@ class ConvolutionTab(QWidget):
         self._live_folder = None
         self._erf_rows: list[np.ndarray] = []
         self._erf_steps: list[int] = []
+        self._erf_t = 0
         self._pending: ConvSnapshot | None = None
 
         self.form = ParamForm(ConvConfig)
@@ -93,6 +94,8 @@ class ConvolutionTab(QWidget):
         self.acc_panel.plot_item.addItem(self.chance_line)
         self.acc_panel.plot_item.addItem(self.rf_line)
         self.main_panel = self.diagram_panel
+        self.diagram_panel.set_data_provider(self._diagram_csv)
+        self.erf_panel.set_data_provider(self._erf_csv)
         for panel in (self.field_panel, self.acc_panel, self.erf_panel, self.depth_panel):
             for side in ("left", "bottom"):
                 panel.plot_item.getAxis(side).enableAutoSIPrefix(False)
@@ -138,7 +141,7 @@ class ConvolutionTab(QWidget):
             return
         cfg = self.form.value()
         dils = cfg.dilation_tuple()
-        k, causal = cfg.kernel_size, cfg.causal
+        k, causal, res = cfg.kernel_size, cfg.causal, cfg.residual
         size = rf.receptive_field_size(k, dils)
         self.output_box.setRange(0, cfg.seq_len - 1)
         t = self.output_box.value()
@@ -151,10 +154,10 @@ class ConvolutionTab(QWidget):
         length = min(cfg.seq_len, DIAGRAM_MAX)
         shift = max(0, min(t - length + 1 + (0 if causal else length // 2), cfg.seq_len - length))
         td = t - shift
-        lit = [pairs - shift for pairs in rf.connection_edges(k, dils, t, cfg.seq_len, causal)]
+        lit = [pairs - shift for pairs in rf.connection_edges(k, dils, t, cfg.seq_len, causal, res)]
         lit = [p[(p >= 0).all(1) & (p < length).all(1)] for p in lit]
-        field = rf.receptive_field_set(k, dils, t, causal, cfg.seq_len) - shift
-        self.diagram.draw(length, len(dils), rf.all_edges(k, dils, length, causal), lit,
+        field = rf.receptive_field_set(k, dils, t, causal, cfg.seq_len, res) - shift
+        self.diagram.draw(length, len(dils), rf.all_edges(k, dils, length, causal, res), lit,
                           field[(field >= 0) & (field < length)], td)
         first = f"positions {shift}–{shift + length - 1}" if length < cfg.seq_len else "all positions"
         self.diagram_panel.set_title(f"Connections reaching output t = {t} ({first}; click a top node)")
@@ -163,7 +166,7 @@ class ConvolutionTab(QWidget):
         self.flat_curve.set_data(depth, rf.sizes_without_dilation(k, len(dils)))
         self.depth_panel.set_title(f"Receptive field against depth: {size} with dilations, "
                                    f"{1 + (k - 1) * len(dils)} without")
-        paths = rf.path_counts(k, dils, t, cfg.seq_len, causal).astype(float)
+        paths = rf.path_counts(k, dils, t, cfg.seq_len, causal, res).astype(float)
         rel = np.arange(cfg.seq_len) - t
         self.theory_curve.set_data(rel, paths / max(1.0, paths.max()))
         self.numbers.setText(
@@ -210,6 +213,24 @@ class ConvolutionTab(QWidget):
         self.field_panel.request_redraw()
         self.field_panel.redraw_if_visible()
 
+    def _diagram_csv(self):
+        """Every edge of the diagram: layer, source and destination position, and whether it reaches output t."""
+        cfg = self.form.last_valid_value()
+        dils, k, t = cfg.dilation_tuple(), cfg.kernel_size, self.output_box.value()
+        lit = rf.connection_edges(k, dils, t, cfg.seq_len, cfg.causal, cfg.residual)
+        rows = []
+        for layer, pairs in enumerate(rf.all_edges(k, dils, cfg.seq_len, cfg.causal, cfg.residual)):
+            on = {tuple(p) for p in lit[layer].tolist()}
+            rows += [(layer, int(a), int(b), int((a, b) in on)) for a, b in pairs.tolist()]
+        return ["layer", "source", "destination", "reaches_output"], rows
+
+    def _erf_csv(self):
+        """The heatmap as rows: training step, input position relative to t, normalised gradient."""
+        rows = []
+        for step, erf in zip(self._erf_steps, self._erf_rows):
+            rows += [(step, s - self._erf_t, float(v)) for s, v in enumerate(erf)]
+        return ["step", "offset", "gradient"], rows
+
     # -- training ---------------------------------------------------------------------------------------
     def _mine(self) -> bool:
         return getattr(self.runner, "owner", None) is self
@@ -254,6 +275,7 @@ class ConvolutionTab(QWidget):
         if self._erf_steps and snap.step <= self._erf_steps[-1]:
             return
         self._erf_rows.append(np.asarray(snap.erf, dtype=np.float32))
+        self._erf_t = snap.erf_t
         self._erf_steps.append(snap.step)
 
     def _draw_pending(self) -> None:
