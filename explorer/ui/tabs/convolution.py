@@ -34,6 +34,7 @@ class ConvolutionTab(QWidget):
         self.state, self.runner = state, state.runner
         self._probe: FunctionWorker | None = None
         self._probe_again = False
+        self._measure_due = None
         self._record: RunRecord | None = None
         self._live_folder = None
         self._erf_rows: list[np.ndarray] = []
@@ -181,10 +182,13 @@ class ConvolutionTab(QWidget):
         for p in (self.diagram_panel, self.depth_panel, self.field_panel):
             p.request_redraw()
             p.redraw_if_visible()
-        self._measure(cfg, t)
+        self._measure_due = (cfg, t)
+        if self.isVisible():  # measuring imports torch: not while the app starts with another tab in front
+            self._measure(cfg, t)
 
     def _measure(self, cfg: ConvConfig, t: int) -> None:
         """Measure the gradient field of a fresh stack in the background (one at a time, the newest wins)."""
+        self._measure_due = None
         if self._probe is not None:
             self._probe_again = True
             return
@@ -356,6 +360,8 @@ class ConvolutionTab(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         self._draw_pending()
+        if self._measure_due is not None:
+            self._measure(*self._measure_due)
 
     def shutdown(self) -> None:
         """Wait for a running gradient probe (called when the window closes)."""
