@@ -186,3 +186,34 @@ def test_reading_a_large_file_can_be_cancelled(qtbot, window, tmp_path):
     assert failed.args[0] == ""  # cancelled, not an error
     assert "cancelled" in window.statusBar().currentMessage()
     assert window.embeddings.corpus_box.findData(str(path)) < 0
+
+
+def test_search_analogy_and_vector_export_from_the_tab(qtbot, window, tmp_path):
+    from explorer.export.vectors import read_word2vec_text
+
+    _train(qtbot, window)
+    explorer = window.embeddings.explorer
+    assert explorer.isEnabled()
+    explorer.search.clear()
+    qtbot.keyClicks(explorer.search, "king")
+    qtbot.keyClick(explorer.search, __import__("PySide6.QtCore").QtCore.Qt.Key.Key_Return)
+    assert explorer.neighbours.count() == 10
+    assert "king" not in explorer.neighbours.item(0).text()  # the word itself is not its own neighbour
+    marked = window.embeddings.map._marked
+    assert marked[0] == explorer.index["king"] and len(marked) == 11  # query and neighbours ringed on the map
+    explorer.search.setText("notaword")
+    assert explorer.look_up("notaword") == [] and "not in the vocabulary" in explorer.message.text()
+    explorer.a.setText("paris")
+    explorer.b.setText("france")
+    explorer.c.setText("italy")
+    qtbot.mouseClick(explorer.solve, __import__("PySide6.QtCore").QtCore.Qt.MouseButton.LeftButton)
+    assert explorer.answers.count() == 5
+    assert all(w not in explorer.answers.item(0).text().split()[0] for w in ("paris", "france", "italy"))
+    assert len(window.embeddings.map._arrow_ids) == 2
+    explorer.export_vectors("w2v", str(tmp_path / "v.txt"))
+    words, vectors = read_word2vec_text(tmp_path / "v.txt")
+    snap = window.embeddings.map.last_snapshot
+    assert words == list(snap.words) and vectors.shape == snap.vectors.shape
+    explorer.export_vectors("tsv", str(tmp_path / "v.tsv"), str(tmp_path / "meta.tsv"))
+    meta = (tmp_path / "meta.tsv").read_text().splitlines()
+    assert meta[0].split("\t")[:2] == ["word", "count"] and len(meta) == len(words) + 1

@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QSplitter, QVBoxLayout,
+    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QScrollArea, QSplitter, QVBoxLayout,
     QWidget,
 )
 
@@ -21,6 +21,7 @@ from ..widgets.frame_budget import FrameBudget
 from ..widgets.param_form import ParamForm
 from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
+from ..widgets.word_explorer import WordExplorer
 
 OPEN_FILE = "__open__"
 
@@ -65,11 +66,23 @@ class EmbeddingsTab(QWidget):
         QFormLayout(corpus_group).addRow(self.corpus_box)
         params = QGroupBox("word2vec with negative sampling")
         QVBoxLayout(params).addWidget(self.form)
+        self.explorer = WordExplorer()
+        explore = QGroupBox("Explore the vectors")
+        QVBoxLayout(explore).addWidget(self.explorer)
+        self.explorer.highlight.connect(lambda i, hits: self.map.mark([i] + [j for j, _ in hits]))
+        self.explorer.analogyShown.connect(self._show_analogy)
         left_lay.addWidget(corpus_group)
         left_lay.addWidget(params)
         left_lay.addWidget(self.info)
+        left_lay.addWidget(explore)
         left_lay.addStretch(1)
-        left.setMaximumWidth(380)
+        scroll = QScrollArea()
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setMinimumWidth(360)
+        scroll.setMaximumWidth(400)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.map_panel = PlotPanel("Embedding map (PCA of the input vectors)", "PC 1", "PC 2")
         self.map_panel.plot_item.setAspectLocked(False)
@@ -99,7 +112,7 @@ class EmbeddingsTab(QWidget):
         right_lay.addWidget(plots, 1)
         right_lay.addWidget(self.timeline)
         lay = QHBoxLayout(self)
-        lay.addWidget(left)
+        lay.addWidget(scroll)
         lay.addWidget(right, 1)
 
         # live views may take ~9% of the time together (the UI holds the GIL while it paints)
@@ -193,10 +206,18 @@ class EmbeddingsTab(QWidget):
         if snap is None:
             return
         self.map.draw(snap)
+        self.explorer.set_snapshot(snap)
         ev = snap.explained
         self.map_panel.set_title(f"Embedding map at step {snap.step:,} (PCA: {ev[0]:.0%} + {ev[1]:.0%} "
                                  f"of the variance; {self.map.legend_text})")
         self.map_panel.request_redraw()
+
+    def _show_analogy(self, a: int, b: int, c: int, hits) -> None:
+        """Mark a, b, c and the best answer, with arrows b → a and c → answer (the parallelogram)."""
+        if not hits:
+            return
+        d = hits[0][0]
+        self.map.mark([d, a, b, c], arrows=[(b, a), (c, d)])
 
     def _on_status(self, status: str) -> None:
         if self._mine() and status in ("running", "paused"):

@@ -31,6 +31,20 @@ class EmbeddingMap:
         self.empty_hint.setParentItem(plot.getViewBox())
         vb_ = plot.getViewBox()
         vb_.sigResized.connect(lambda v: self.empty_hint.setPos(v.width() / 2, v.height() / 2))
+        self.marks = pg.ScatterPlotItem(size=13, pxMode=True, brush=None, pen=pg.mkPen((220, 40, 40), width=2))
+        self.marks.setZValue(20)
+        plot.addItem(self.marks)
+        self.arrows = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((220, 40, 40), width=2))
+        self.arrows.setZValue(19)
+        plot.addItem(self.arrows)
+        self.heads = [pg.ArrowItem(headLen=12, brush=(220, 40, 40), pen=None) for _ in range(2)]
+        for head in self.heads:
+            head.setZValue(21)
+            head.hide()
+            plot.addItem(head)
+        self.mark_labels: list[pg.TextItem] = []
+        self._marked: list[int] = []
+        self._arrow_ids: list[tuple[int, int]] = []
         self.follow = True  # fit the view to the points until the user pans or zooms
         vb = plot.getViewBox()
         vb.sigRangeChangedManually.connect(self._user_moved_view)
@@ -118,6 +132,49 @@ class EmbeddingMap:
         for item, (x, y) in zip(self.labels, coords[: len(self.labels)]):
             item.setPos(float(x), float(y))
         self.fit_view()
+        if self._marked or self._arrow_ids:
+            self._place_marks()
+
+    def mark(self, ids: list[int], arrows: list[tuple[int, int]] = ()) -> None:
+        """Ring and label these words (a query and its neighbours); draw arrows between word pairs."""
+        self._marked, self._arrow_ids = [int(i) for i in ids], [(int(a), int(b)) for a, b in arrows]
+        fg = QColor(theme.foreground_color())
+        while len(self.mark_labels) < len(self._marked):
+            item = pg.TextItem("", color=(200, 30, 30), anchor=(0, 1))
+            item.setZValue(22)
+            self.plot.addItem(item)
+            self.mark_labels.append(item)
+        for n, item in enumerate(self.mark_labels):
+            item.setVisible(n < len(self._marked))
+            if n < len(self._marked) and self._words is not None:
+                item.setText(self._words[self._marked[n]], color=(200, 30, 30) if n == 0 else fg)
+        self._place_marks()
+
+    def _place_marks(self) -> None:
+        if self.last_snapshot is None:
+            return
+        c = np.asarray(self.last_snapshot.coords, dtype=np.float64)
+        ids = [i for i in self._marked if i < len(c)]
+        self.marks.setData(pos=c[ids] if ids else np.zeros((0, 2)))
+        for item, i in zip(self.mark_labels, ids):
+            item.setPos(float(c[i, 0]), float(c[i, 1]))
+        pairs = [(a, b) for a, b in self._arrow_ids if a < len(c) and b < len(c)]
+        if pairs:
+            xy = np.array([[c[a], c[b]] for a, b in pairs]).reshape(-1, 2)
+            self.arrows.setData(xy[:, 0], xy[:, 1])
+        else:
+            self.arrows.setData([], [])
+        for n, head in enumerate(self.heads):
+            if n < len(pairs):
+                a, b = pairs[n]
+                d = c[b] - c[a]
+                px = self.plot.getViewBox().viewPixelSize()
+                angle = np.degrees(np.arctan2(-d[1] / px[1], d[0] / px[0])) + 180  # ArrowItem points at angle 0 ←
+                head.setStyle(angle=angle)
+                head.setPos(float(c[b, 0]), float(c[b, 1]))
+                head.show()
+            else:
+                head.hide()
 
     def _user_moved_view(self, *_args) -> None:
         self.follow = False
@@ -165,6 +222,7 @@ class EmbeddingMap:
         self.scatter.clear()
         for item in self.labels:
             item.hide()
+        self.mark([])
         self._words = None
         self.last_snapshot = None
         self.key.hide()
