@@ -87,3 +87,17 @@ def test_the_diagram_and_heatmap_export_their_data(qtbot, tab, tmp_path):
     assert len(reaching) == 2 + 4  # k=2: 2 edges into the output, 4 into the two layer-1 nodes it reads
     tab.diagram_panel.export_png(tmp_path / "diagram.png")
     assert (tmp_path / "diagram.png").stat().st_size > 1000
+
+
+def test_clicking_a_top_node_chooses_that_output(qtbot, tab):
+    from PySide6.QtCore import QPointF, Qt
+
+    tab.form.widget_for("seq_len").setValue(40)
+    tab.resize(1400, 900)
+    qtbot.wait(50)
+    plot = tab.diagram_panel.plot_widget
+    vb = tab.diagram_panel.plot_item.getViewBox()
+    scene_pos = vb.mapViewToScene(QPointF(10, tab.diagram.layers))
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=plot.mapFromScene(scene_pos))
+    qtbot.waitUntil(lambda: tab.output_box.value() == 10, timeout=3000)
+    assert max(_lit_inputs(tab)) == 10
