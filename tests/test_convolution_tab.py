@@ -38,7 +38,7 @@ def test_changing_the_schedule_in_the_form_redraws_the_diagram_and_the_numbers(q
     form.widget_for("dilations").setCurrentText("constant")
     assert "Receptive field: 5 inputs" in tab.numbers.text()
     assert _lit_inputs(tab) == list(range(t - 4, t + 1))
-    x, y = tab.depth_curve.x, tab.depth_curve.y
+    y = tab.depth_curve.y
     np.testing.assert_array_equal(y, [2, 3, 4, 5])  # one more input per layer without dilation
     field = tab.form.widget_for("custom_dilations")
     form.widget_for("dilations").setCurrentText("custom")

@@ -9,7 +9,7 @@ import numpy as np
 
 from ...analysis.projection import pca_2d_torch, procrustes_align
 from ...data.corpus import Corpus, load_corpus_file
-from ...data.builtin import BUILTIN_CORPORA, load_builtin
+from ...data.builtin import load_builtin
 from ...data.errors import CorpusError
 from ...data.vocab import Vocab, check_window_fits
 from ..job import Job, Snapshot, frozen_array, register_job

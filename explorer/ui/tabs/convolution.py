@@ -9,9 +9,8 @@ from superqt.utils import FunctionWorker
 
 from ...analysis import receptive_field as rf
 from ...analysis.conv_probe import initial_erf
-from ...paths import runs_dir
 from ...training.jobs.conv_job import ConvConfig, ConvJob, ConvSnapshot
-from ...training.record import RunError, RunRecord, RunRecorder, new_run_folder, open_run
+from ...training.record import RunError, RunRecord
 from ...training.runner import Tick
 from ..app_state import AppState
 from ..widgets.control_bar import ControlBar
@@ -20,23 +19,21 @@ from ..widgets.frame_budget import FrameBudget
 from ..widgets.param_form import ParamForm
 from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
+from .job_tab import JobTab
 
 DIAGRAM_MAX = 96  # positions drawn in the connection diagram
 
 
-class ConvolutionTab(QWidget):
+class ConvolutionTab(JobTab):
     """Architecture views that follow the form at once, and live training views that follow the job."""
 
     kinds = ("conv",)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.state, self.runner = state, state.runner
+        super().__init__(state, parent)
         self._probe: FunctionWorker | None = None
         self._probe_again = False
         self._measure_due = None
-        self._record: RunRecord | None = None
-        self._live_folder = None
         self._erf_rows: list[np.ndarray] = []
         self._erf_steps: list[int] = []
         self._erf_t = 0
@@ -49,10 +46,6 @@ class ConvolutionTab(QWidget):
         self.numbers.setWordWrap(True)
         self.numbers.setTextFormat(Qt.TextFormat.RichText)
         self.controls = ControlBar(self.runner, owner=self)
-        self.banner = QLabel("")
-        self.banner.setWordWrap(True)
-        self.banner.setVisible(False)
-        self.banner.setStyleSheet("background: #fde2e1; color: #7a1010; padding: 6px; border-radius: 4px;")
 
         left = QWidget()
         left_lay = QVBoxLayout(left)
@@ -123,17 +116,13 @@ class ConvolutionTab(QWidget):
 
         self.frames = FrameBudget(self._draw_pending, max_fps=15, share=0.08, parent=self)
         self.form.valueChanged.connect(lambda _c: self.update_architecture())
-        self.form.liveValueChanged.connect(self._on_live_value)
+        self.form.liveValueChanged.connect(self.on_live_value)
         self.output_box.valueChanged.connect(lambda _v: self.update_architecture())
         self.diagram.outputChosen.connect(self.output_box.setValue)
         self.controls.startRequested.connect(self.start_training)
         self.runner.snapshotReady.connect(self._on_snapshot)
         self.runner.progress.connect(self._on_progress)
-        self.runner.ended.connect(self._on_ended)
         self.update_architecture()
-
-    def handles(self, kind: str) -> bool:
-        return kind in self.kinds
 
     # -- architecture views (follow the form at once) --------------------------------------------------
     def update_architecture(self) -> None:
@@ -236,19 +225,11 @@ class ConvolutionTab(QWidget):
         return ["step", "offset", "gradient"], rows
 
     # -- training ---------------------------------------------------------------------------------------
-    def _mine(self) -> bool:
-        return getattr(self.runner, "owner", None) is self
-
     def start_training(self) -> None:
-        if not self.form.is_valid():
-            self.show_banner("Fix the settings first: " + "; ".join(self.form.errors().values()))
+        if not self.form_is_ready():
             return
-        job = ConvJob(self.form.value(), self.state.device)
-        self._live_folder = new_run_folder(runs_dir(), job.kind)
         self._reset_training_views()
-        self.runner.owner = self
-        self.runner.start(job, recorder=RunRecorder(self._live_folder))
-        self.form.set_running(True)
+        self.start_job(ConvJob(self.form.value(), self.state.device))
 
     def _reset_training_views(self) -> None:
         self.show_banner("")
@@ -257,10 +238,6 @@ class ConvolutionTab(QWidget):
         self._erf_rows, self._erf_steps = [], []
         self.timeline.set_steps([])
         self._record = None
-
-    def _on_live_value(self, name: str, value) -> None:
-        if name == "lr" and self._mine() and self.runner.is_active():
-            self.runner.set_lr(value)
 
     def _on_progress(self, tick: Tick) -> None:
         if self._mine() and tick.metrics and "loss" in tick.metrics:
@@ -312,22 +289,8 @@ class ConvolutionTab(QWidget):
             p.request_redraw()
             p.redraw_if_visible()
 
-    def _on_ended(self, tick: Tick) -> None:
-        if not self._mine():
-            return
-        self.form.set_running(False)
+    def job_ended(self, tick: Tick) -> None:
         self.loss_panel.redraw_if_visible()
-        if tick.status in ("diverged", "failed"):
-            self.show_banner(tick.message)
-        if self._live_folder is not None and tick.status != "failed":
-            try:
-                self.show_run(open_run(self._live_folder, with_metrics=False), keep_curve=True)
-            except RunError:
-                pass
-
-    def show_banner(self, text: str) -> None:
-        self.banner.setText(text)
-        self.banner.setVisible(bool(text))
 
     # -- replay -------------------------------------------------------------------------------------------
     def show_run(self, record: RunRecord, keep_curve: bool = False) -> None:

@@ -1,18 +1,16 @@
 """Embeddings tab: train word2vec live on a corpus, watch the loss and the 2-D map of the word vectors move."""
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QScrollArea, QSplitter, QVBoxLayout,
+    QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout,
     QWidget,
 )
 
 from ...data.builtin import BUILTIN_CORPORA
-from ...paths import runs_dir
 from ...training.jobs.word2vec_job import EmbeddingSnapshot, Word2VecConfig, Word2VecJob
-from ...training.record import RunError, RunRecord, RunRecorder, new_run_folder, open_run
+from ...training.record import RunError, RunRecord
 from ...training.runner import Tick
 from ..app_state import AppState
 from ..widgets.control_bar import ControlBar
@@ -22,22 +20,19 @@ from ..widgets.param_form import ParamForm
 from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
 from ..widgets.word_explorer import WordExplorer
+from .job_tab import JobTab
 
 OPEN_FILE = "__open__"
 
 
-class EmbeddingsTab(QWidget):
+class EmbeddingsTab(JobTab):
     """Pick a corpus and a method, press Train, and see the vectors learned live; replay recorded runs."""
 
     kinds = ("word2vec",)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.state = state
-        self.runner = state.runner
+        super().__init__(state, parent)
         self._pending: EmbeddingSnapshot | None = None
-        self._record: RunRecord | None = None
-        self._live_folder = None
 
         self.corpus_box = QComboBox()
         for key, name in BUILTIN_CORPORA.items():
@@ -48,15 +43,9 @@ class EmbeddingsTab(QWidget):
         state.corpusAdded.connect(self._add_corpus_choice)
 
         self.form = ParamForm(Word2VecConfig)
-        self.form.liveValueChanged.connect(self._on_live_value)
+        self.form.liveValueChanged.connect(self.on_live_value)
         self.controls = ControlBar(self.runner, owner=self)
         self.controls.startRequested.connect(self.start_training)
-        self.banner = QLabel("")
-        self.banner.setWordWrap(True)
-        self.banner.setObjectName("banner")
-        self.banner.setVisible(False)
-        self.banner.setStyleSheet("QLabel#banner { background: #fde2e1; color: #7a1010; padding: 6px; "
-                                  "border: 1px solid #e0a0a0; border-radius: 4px; }")
         self.info = QLabel("Choose a corpus and press Train.")
         self.info.setWordWrap(True)
 
@@ -120,13 +109,9 @@ class EmbeddingsTab(QWidget):
         self.loss_frames = FrameBudget(self.loss_panel.redraw_if_visible, max_fps=10, share=0.03, parent=self)
         self.runner.snapshotReady.connect(self._on_snapshot)
         self.runner.progress.connect(self._on_progress)
-        self.runner.ended.connect(self._on_ended)
         self.runner.statusChanged.connect(self._on_status)
 
     # -- corpus -------------------------------------------------------------------------------------------
-    def handles(self, kind: str) -> bool:
-        return kind in self.kinds
-
     def corpus_spec(self) -> str:
         return self.corpus_box.currentData()
 
@@ -144,34 +129,22 @@ class EmbeddingsTab(QWidget):
             self.window().open_corpus(path)
 
     # -- training -----------------------------------------------------------------------------------------
-    def _mine(self) -> bool:
-        return getattr(self.runner, "owner", None) is self
-
     def start_training(self) -> None:
         """Build a job from the form and the corpus choice and start it (stopping any job that runs)."""
-        if not self.form.is_valid():
-            self.show_banner("Fix the settings first: " + "; ".join(self.form.errors().values()))
+        if not self.form_is_ready():
             return
         config = self.form.value()
         config.corpus = self.corpus_spec()
         job = Word2VecJob(config, self.state.device)
         if config.corpus in self.state.corpora:
             job.preloaded_corpus = self.state.corpora[config.corpus]
-        self._live_folder = new_run_folder(runs_dir(), job.kind)
-        self.show_banner("")
         self.loss_curve.clear()
         self.map.clear()
         self.timeline.set_steps([])
         self.step_line.setVisible(False)
         self._record = None
         self.info.setText(f"Setting up {config.method} on {self.corpus_box.currentText()}…")
-        self.runner.owner = self
-        self.runner.start(job, recorder=RunRecorder(self._live_folder))
-        self.form.set_running(True)
-
-    def _on_live_value(self, name: str, value) -> None:
-        if name == "lr" and self._mine() and self.runner.is_active():
-            self.runner.set_lr(value)
+        self.start_job(job)
 
     def _on_progress(self, tick: Tick) -> None:
         if not self._mine():
@@ -223,25 +196,8 @@ class EmbeddingsTab(QWidget):
         if self._mine() and status in ("running", "paused"):
             self.form.set_running(True)
 
-    def _on_ended(self, tick: Tick) -> None:
-        if not self._mine():
-            return
-        self.form.set_running(False)
+    def job_ended(self, tick: Tick) -> None:
         self.loss_panel.redraw_if_visible()
-        if tick.status in ("diverged", "failed"):
-            self.show_banner(tick.message)
-        else:
-            self.state.message.emit(tick.message, 10000)
-        if self._live_folder is not None and tick.status != "failed":
-            try:
-                # the curve and the last map are on screen already: only the timeline is new
-                self.show_run(open_run(self._live_folder, with_metrics=False), keep_curve=True)
-            except RunError:
-                pass
-
-    def show_banner(self, text: str) -> None:
-        self.banner.setText(text)
-        self.banner.setVisible(bool(text))
 
     # -- replay -------------------------------------------------------------------------------------------
     def show_run(self, record: RunRecord, keep_curve: bool = False) -> None:

@@ -83,7 +83,8 @@ class WordExplorer(QWidget):
             self.index = {w: i for i, w in enumerate(snap.words)}
             self._completion.setStringList(list(snap.words))
         self.raw = np.asarray(snap.vectors, dtype=np.float32)
-        self.unit = normalise(self.raw)
+        with np.errstate(over="ignore", invalid="ignore"):  # a run about to diverge has huge vectors
+            self.unit = normalise(self.raw)
         self.counts, self.classes = snap.counts, snap.classes
         self.setEnabled(True)
 

@@ -1,0 +1,85 @@
+"""What every training tab shares: one job at a time through the app's runner, a message banner, replay."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QWidget
+
+from ...paths import runs_dir
+from ...training.job import Job
+from ...training.record import RunError, RunRecord, RunRecorder, new_run_folder, open_run
+from ...training.runner import Tick
+from ..app_state import AppState
+from ..widgets.param_form import ParamForm
+
+
+class JobTab(QWidget):
+    """Base of a tab that trains jobs: subclasses set `kinds`, `form`, and implement `show_run`."""
+
+    kinds: tuple[str, ...] = ()
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner = state, state.runner
+        self.form: ParamForm | None = None
+        self._live_folder = None
+        self._record: RunRecord | None = None
+        self.banner = QLabel("")
+        self.banner.setWordWrap(True)
+        self.banner.setObjectName("banner")
+        self.banner.setVisible(False)
+        self.banner.setStyleSheet("QLabel#banner { background: #fde2e1; color: #7a1010; padding: 6px; "
+                                  "border: 1px solid #e0a0a0; border-radius: 4px; }")
+        self.runner.ended.connect(self._job_ended)
+
+    def handles(self, kind: str) -> bool:
+        """True if this tab can show a run of this kind of job."""
+        return kind in self.kinds
+
+    def _mine(self) -> bool:
+        """True when the runner's current job was started from this tab."""
+        return getattr(self.runner, "owner", None) is self
+
+    def show_banner(self, text: str) -> None:
+        """Show a message above the plots (empty text hides it)."""
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
+
+    def form_is_ready(self) -> bool:
+        """True if the form holds valid settings; otherwise say why in the banner."""
+        if self.form.is_valid():
+            return True
+        self.show_banner("Fix the settings first: " + "; ".join(self.form.errors().values()))
+        return False
+
+    def start_job(self, job: Job) -> None:
+        """Run `job` (stopping any other), recording it in a new run folder."""
+        self._live_folder = new_run_folder(runs_dir(), job.kind)
+        self.show_banner("")
+        self.runner.owner = self
+        self.runner.start(job, recorder=RunRecorder(self._live_folder))
+        self.form.set_running(True)
+
+    def on_live_value(self, name: str, value) -> None:
+        """Pass a live setting (the learning rate) to the running job."""
+        if name == "lr" and self._mine() and self.runner.is_active():
+            self.runner.set_lr(value)
+
+    def _job_ended(self, tick: Tick) -> None:
+        if not self._mine():
+            return
+        self.form.set_running(False)
+        if tick.status in ("diverged", "failed"):
+            self.show_banner(tick.message)
+        else:
+            self.state.message.emit(tick.message, 10000)
+        self.job_ended(tick)
+        if self._live_folder is not None and tick.status != "failed":
+            try:  # what the run drew is on screen already: only its timeline is new
+                self.show_run(open_run(self._live_folder, with_metrics=False), keep_curve=True)
+            except RunError:
+                pass
+
+    def job_ended(self, tick: Tick) -> None:
+        """Hook: a job of this tab ended (before its run is offered for replay)."""
+
+    def show_run(self, record: RunRecord, keep_curve: bool = False) -> None:
+        raise NotImplementedError
