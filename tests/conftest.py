@@ -53,3 +53,20 @@ def light_theme_afterwards(qapp):
     from explorer.ui import theme
 
     theme.apply_theme(qapp, "light")
+
+
+@pytest.fixture
+def app_window(qtbot):
+    """The main window as a user first sees it (CPU, no background warm-up); closed and joined afterwards."""
+    from PySide6.QtCore import QThreadPool
+
+    from explorer.app import create_window
+
+    _, win = create_window("cpu", warm=False)
+    qtbot.addWidget(win)
+    win.state.set_device("cpu", "CPU (test)")
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+    assert QThreadPool.globalInstance().waitForDone(10000)

@@ -14,15 +14,8 @@ TINY = Word2VecConfig(dim=8, window=2, negatives=2, epochs=1, batch_size=256, mi
 
 
 @pytest.fixture
-def window(qtbot):
-    _, win = create_window("cpu", warm=False)
-    qtbot.addWidget(win)
-    win.state.set_device("cpu", "CPU (test)")
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
-    assert QThreadPool.globalInstance().waitForDone(10000)
+def window(app_window):
+    return app_window
 
 
 def _train(qtbot, win, config=TINY, corpus="builtin:synthetic", timeout=60000):

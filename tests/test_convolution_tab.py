@@ -3,23 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QThreadPool
 
-from explorer.app import create_window
 from explorer.training.jobs.conv_job import ConvConfig
 
 
 @pytest.fixture
-def tab(qtbot):
-    _, win = create_window("cpu", warm=False)
-    qtbot.addWidget(win)
-    win.state.set_device("cpu", "CPU (test)")
-    win.show()
-    win.tabs.setCurrentWidget(win.convolution)
-    qtbot.waitExposed(win)
-    yield win.convolution
-    win.close()
-    assert QThreadPool.globalInstance().waitForDone(10000)
+def tab(app_window):
+    app_window.tabs.setCurrentWidget(app_window.convolution)
+    return app_window.convolution
 
 
 def _lit_inputs(tab):

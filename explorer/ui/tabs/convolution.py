@@ -311,14 +311,9 @@ class ConvolutionTab(JobTab):
         self.timeline.set_steps(record.snapshot_steps(), title="recorded run", emit=not keep_curve)
 
     def _show_recorded(self, index: int) -> None:
-        if self._record is None or not self._record.snapshot_paths:
-            return
-        try:
-            snap = self._record.load_snapshot(index)
-        except RunError as exc:
-            self.show_banner(str(exc))
-            return
-        self._draw_snapshot(snap)
+        snap = self.recorded_snapshot(index)
+        if snap is not None:
+            self._draw_snapshot(snap)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)

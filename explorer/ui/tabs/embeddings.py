@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
 
 from ...data.builtin import BUILTIN_CORPORA
 from ...training.jobs.word2vec_job import EmbeddingSnapshot, Word2VecConfig, Word2VecJob
-from ...training.record import RunError, RunRecord
+from ...training.record import RunRecord
 from ...training.runner import Tick
 from ..app_state import AppState
 from ..widgets.control_bar import ControlBar
@@ -216,12 +216,8 @@ class EmbeddingsTab(JobTab):
         self.timeline.set_steps(record.snapshot_steps(), title="recorded run", emit=not keep_curve)
 
     def _show_recorded(self, index: int) -> None:
-        if self._record is None or not self._record.snapshot_paths:
-            return
-        try:
-            snap = self._record.load_snapshot(index)
-        except RunError as exc:
-            self.show_banner(str(exc))
+        snap = self.recorded_snapshot(index)
+        if snap is None:
             return
         self.step_line.setPos(snap.step)
         self.step_line.setVisible(True)

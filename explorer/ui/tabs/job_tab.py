@@ -81,5 +81,15 @@ class JobTab(QWidget):
     def job_ended(self, tick: Tick) -> None:
         """Hook: a job of this tab ended (before its run is offered for replay)."""
 
+    def recorded_snapshot(self, index: int):
+        """Snapshot `index` of the run on the timeline, or None (a damaged file is reported in the banner)."""
+        if self._record is None or not self._record.snapshot_paths:
+            return None
+        try:
+            return self._record.load_snapshot(index)
+        except RunError as exc:
+            self.show_banner(str(exc))
+            return None
+
     def show_run(self, record: RunRecord, keep_curve: bool = False) -> None:
         raise NotImplementedError
