@@ -135,3 +135,15 @@ def test_costly_snapshots_are_spaced_out_to_keep_training_fast():
     snapshot_seconds = 0.02 * len([t for t in ticks if t.snapshot is not None])
     assert final.status == FINISHED
     assert snapshot_seconds < 0.2 * seconds  # at most ~10% of the time (with slack for a busy machine)
+
+
+def test_live_values_other_than_lr_reach_the_job():
+    """A live setting by name reaches job.set_live before the next step; the latest request per name wins."""
+    from explorer.training.control import JobControl
+
+    control = JobControl()
+    control.set_live("focus", "a")
+    control.set_live("focus", "b")
+    control.set_lr(0.5)
+    assert control.take_live() == {"focus": "b", "lr": 0.5}
+    assert control.take_live() == {}

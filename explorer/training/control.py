@@ -13,7 +13,7 @@ class JobControl:
         self._paused = paused
         self._steps_allowed = 0
         self._stopped = False
-        self._lr: float | None = None
+        self._live: dict[str, object] = {}
         self._speed: float | None = None
 
     # -- the driver's side -------------------------------------------------------------------------
@@ -45,8 +45,12 @@ class JobControl:
 
     def set_lr(self, lr: float) -> None:
         """Ask for a new learning rate (the latest request wins)."""
+        self.set_live("lr", float(lr))
+
+    def set_live(self, name: str, value: object) -> None:
+        """Ask for a new value of a live setting (per name, the latest request wins)."""
         with self._cond:
-            self._lr = float(lr)
+            self._live[name] = value
 
     def set_speed(self, steps_per_second: float | None) -> None:
         """Limit the job to this many steps per second (None or <= 0: as fast as it can)."""
@@ -67,10 +71,15 @@ class JobControl:
         return self._speed
 
     def take_lr(self) -> float | None:
-        """The learning rate asked for since the last call, if any."""
+        """The learning rate asked for since the last call, if any (other live values stay pending)."""
         with self._cond:
-            lr, self._lr = self._lr, None
-            return lr
+            return self._live.pop("lr", None)
+
+    def take_live(self) -> dict[str, object]:
+        """Every live value asked for since the last call, name -> latest value."""
+        with self._cond:
+            live, self._live = self._live, {}
+            return live
 
     def permit(self, timeout: float) -> bool:
         """Wait up to `timeout` s for permission to run one step; True if the runner may step now."""

@@ -74,6 +74,11 @@ class Job:
         """Change the base learning rate while the job runs."""
         raise NotImplementedError
 
+    def set_live(self, name: str, value: Any) -> None:
+        """Change a live setting while the job runs; the learning rate by default, others by override."""
+        if name == "lr":
+            self.set_lr(float(value))
+
     def record_snapshot(self, snap: Snapshot) -> Snapshot:
         """The (possibly reduced) form of a snapshot that a recorded run keeps on disk."""
         return snap

@@ -124,9 +124,8 @@ def run_job(
                 yield None
             last_rate_t, last_rate_step = clock(), step
             continue
-        lr = control.take_lr()
-        if lr is not None:
-            job.set_lr(lr)
+        for name, value in control.take_live().items():
+            job.set_live(name, value)
         t_step = clock()
         try:
             metrics = job.train_step(step)

@@ -100,6 +100,11 @@ class JobRunner(QObject):
         if self._control:
             self._control.set_lr(lr)
 
+    def set_live(self, name: str, value: object) -> None:
+        """Pass a live setting to the running job (applied before its next step)."""
+        if self._control:
+            self._control.set_live(name, value)
+
     def set_speed(self, steps_per_second: float | None) -> None:
         if self._control:
             self._control.set_speed(steps_per_second)

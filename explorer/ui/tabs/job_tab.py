@@ -59,9 +59,9 @@ class JobTab(QWidget):
         self.form.set_running(True)
 
     def on_live_value(self, name: str, value) -> None:
-        """Pass a live setting (the learning rate) to the running job."""
-        if name == "lr" and self._mine() and self.runner.is_active():
-            self.runner.set_lr(value)
+        """Pass a live setting (the learning rate, or any field marked live) to the running job."""
+        if self._mine() and self.runner.is_active():
+            self.runner.set_live(name, value)
 
     def _job_ended(self, tick: Tick) -> None:
         if not self._mine():
