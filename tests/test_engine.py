@@ -147,3 +147,18 @@ def test_live_values_other_than_lr_reach_the_job():
     control.set_lr(0.5)
     assert control.take_live() == {"focus": "b", "lr": 0.5}
     assert control.take_live() == {}
+
+
+def test_a_job_can_declare_divergence_with_its_own_message():
+    """Diverged raised by train_step ends the run as diverged, with the job's message, not as a failure."""
+    from explorer.training.job import Diverged
+
+    class Exploding(RegressionJob):
+        def train_step(self, step):
+            if step == 3:
+                raise Diverged("The gradient norm became inf at step 4; turn on clipping.")
+            return super().train_step(step)
+
+    ticks, final = run_to_end(Exploding(RegressionConfig(steps=50)), snapshot_interval=0.0)
+    assert final.status == DIVERGED
+    assert final.message.startswith("The gradient norm became inf") and final.step == 3

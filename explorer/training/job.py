@@ -39,6 +39,11 @@ def frozen_array(value: Any, dtype: Any = np.float32) -> np.ndarray:
     return arr
 
 
+class Diverged(Exception):
+    """Raised by a job's train_step when training has blown up in a way the loss alone does not show
+    (e.g. a non-finite gradient norm); the runner ends the job as "diverged" with this message."""
+
+
 class Job:
     """A unit of training work that owns its model, optimizer and data on one device.
 

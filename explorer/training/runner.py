@@ -10,7 +10,7 @@ from typing import Callable, Generator
 import numpy as np
 
 from .control import JobControl
-from .job import Job, Snapshot
+from .job import Diverged, Job, Snapshot
 from .record import RunRecorder
 
 RUNNING, PAUSED, FINISHED, STOPPED, DIVERGED, FAILED = (
@@ -129,6 +129,9 @@ def run_job(
         t_step = clock()
         try:
             metrics = job.train_step(step)
+        except Diverged as exc:
+            status, message = DIVERGED, str(exc)
+            break
         except Exception as exc:  # noqa: BLE001 - a failing step ends this job with a message, not the app
             status, message = FAILED, _failure_message(exc, step)
             break
