@@ -205,7 +205,7 @@ def test_search_analogy_and_vector_export_from_the_tab(qtbot, window, tmp_path):
     assert len(window.embeddings.map._arrow_ids) == 2
     explorer.export_vectors("w2v", str(tmp_path / "v.txt"))
     words, vectors = read_word2vec_text(tmp_path / "v.txt")
-    snap = window.embeddings.map.last_snapshot
+    snap = window.embeddings._snap
     assert words == list(snap.words) and vectors.shape == snap.vectors.shape
     explorer.export_vectors("tsv", str(tmp_path / "v.tsv"), str(tmp_path / "meta.tsv"))
     meta = (tmp_path / "meta.tsv").read_text().splitlines()

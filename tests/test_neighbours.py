@@ -142,3 +142,23 @@ def test_bad_benchmark_files_raise_corpus_errors(tmp_path, content, message):
     for reader in (read_similarity_file, read_analogy_file):
         with pytest.raises(CorpusError, match=message):
             reader(path)
+
+
+def test_purity_by_frequency_splits_words_by_count_and_scores_each_group():
+    from explorer.analysis.neighbours import purity_by_frequency
+
+    # classes a and b: the frequent words sit in tight class clusters, the rare ones are scrambled
+    rng = np.random.default_rng(0)
+    centres = {"a": np.array([1.0, 0, 0]), "b": np.array([0, 1.0, 0])}
+    labels = ["a", "b"] * 6 + [""]
+    counts = np.array([100] * 6 + [1] * 6 + [50])
+    vecs = []
+    for i, label in enumerate(labels):
+        if label and counts[i] == 100:
+            vecs.append(centres[label] + 0.01 * rng.normal(size=3))
+        else:
+            vecs.append(rng.normal(size=3))
+    ranges, purity, sizes = purity_by_frequency(np.array(vecs), labels, counts, bins=2, k=2)
+    assert ranges == [(1, 1), (100, 100)] and list(sizes) == [6, 6]
+    assert purity[1] == 1.0  # each frequent word's 2 nearest are the 2 other frequent words of its class
+    assert purity[0] < purity[1]

@@ -147,3 +147,34 @@ def neighbour_purity(vectors: np.ndarray, labels: Sequence[str], k: int = 5) -> 
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         same += int((codes[top] == codes[start:stop, None]).sum())
     return same / (n * k)
+
+
+def purity_by_frequency(vectors: np.ndarray, labels: Sequence[str], counts: np.ndarray, bins: int = 3,
+                        k: int = 5) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray]:
+    """Neighbour purity of the labelled words split into `bins` frequency groups (rarest first).
+
+    Each labelled word's k nearest labelled neighbours (cosine, among all labelled words) are checked for its
+    class; the words are grouped by corpus count into bins of (nearly) equal size. Returns the count range
+    (lowest, highest) of each bin, the purity of each bin, and the number of words in it: the figure that
+    lets a user check "skip-gram is better for rare words" on a corpus whose classes are known.
+    """
+    if bins < 1 or k < 1:
+        raise ValueError("bins and k must be at least 1")
+    unit, codes = _labelled(vectors, labels)
+    keep = np.array([bool(label) for label in labels], dtype=bool)
+    c = np.asarray(counts)[keep]
+    n = len(unit)
+    if n < 2 * bins:
+        raise ValueError(f"{n} labelled words are too few for {bins} frequency groups")
+    k = min(k, n - 1)
+    hits = np.zeros(n)
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        sims = unit[start:stop] @ unit.T
+        sims[np.arange(stop - start), np.arange(start, stop)] = -np.inf
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        hits[start:stop] = (codes[top] == codes[start:stop, None]).mean(axis=1)
+    order = np.argsort(c, kind="stable")
+    groups = np.array_split(order, bins)
+    ranges = [(int(c[g].min()), int(c[g].max())) for g in groups]
+    return ranges, np.array([hits[g].mean() for g in groups]), np.array([len(g) for g in groups])

@@ -130,6 +130,11 @@ def _analogies() -> tuple[tuple[str, str, str, str], ...]:
     )
 
 
+def synthetic_analogies() -> tuple[tuple[str, str, str, str], ...]:
+    """The generated corpus' analogy questions a:b :: c:d (the same for every seed)."""
+    return _analogies()
+
+
 def make_synthetic_corpus(n_sentences: int = 20000, seed: int = 0) -> Corpus:
     """A corpus of template sentences with known word classes and analogies, the same for the same seed."""
     if n_sentences < 1:

@@ -42,10 +42,12 @@ class MainWindow(QMainWindow):
         from .tabs.convolution import ConvolutionTab
         from .tabs.embeddings import EmbeddingsTab
         from .tabs.planned import PlannedTab
+        from .tabs.recurrent import RecurrentTab
 
         self.embeddings = EmbeddingsTab(self.state)
+        self.recurrent = RecurrentTab(self.state)
         self.convolution = ConvolutionTab(self.state)
-        built = {"Embeddings": self.embeddings, "Convolution": self.convolution}
+        built = {"Embeddings": self.embeddings, "Recurrent": self.recurrent, "Convolution": self.convolution}
         for name in TAB_NAMES:
             self.tabs.addTab(built.get(name) or PlannedTab(name), name.replace("&", "&&"))
 

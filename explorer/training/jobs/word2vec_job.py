@@ -1,19 +1,30 @@
-"""Training job: word2vec (skip-gram or CBOW with negative sampling) on a corpus, with a live 2-D map."""
+"""Training job: word2vec (skip-gram or CBOW; negative sampling or the full softmax) with a live 2-D map.
+
+Training follows the word2vec C tool: each epoch draws frequent-word subsampling afresh and sweeps the kept
+words in order; every word is a centre once per epoch, with the context words of a window shrunk at random
+to 1..window. A step takes the next run of centres (about `batch_size` skip-gram pairs, or `batch_size` CBOW
+examples), draws k noise words per pair from a unigram^0.75 table (as the C tool does), and applies sparse SGD
+with the closed-form gradients (explorer.models.word2vec) at a rate that decays linearly to zero. Token ids,
+the table and the random generator live on the job's device, so a step runs there without Python loops.
+"""
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from ...analysis.projection import pca_2d_torch, procrustes_align
-from ...data.corpus import Corpus, load_corpus_file
 from ...data.builtin import load_builtin
+from ...data.corpus import Corpus, load_corpus_file
 from ...data.errors import CorpusError
 from ...data.vocab import Vocab, check_window_fits
 from ..job import Job, Snapshot, frozen_array, register_job
 from ..params import param
+
+NEGATIVE_SAMPLING, FULL_SOFTMAX = "negative sampling", "full softmax"
+NOISE_TABLE_MIN, NOISE_TABLE_MAX = 1_000_000, 10_000_000  # entries of the unigram^0.75 table (C tool: 1e8)
 
 
 def load_corpus_spec(spec: str, cancelled: Callable[[], bool] = lambda: False) -> Corpus:
@@ -30,6 +41,10 @@ class Word2VecConfig:
     corpus: str = "builtin:synthetic"
     method: str = param("skip-gram", label="Method", choices=("skip-gram", "CBOW"),
                         help="Skip-gram predicts the context from the word; CBOW the word from its context.")
+    objective: str = param(
+        NEGATIVE_SAMPLING, label="Objective", choices=(NEGATIVE_SAMPLING, FULL_SOFTMAX),
+        help="Negative sampling scores the true word against k noise words (cost O(k) per example); the full "
+             "softmax normalises over the whole vocabulary (cost O(vocabulary), at most 10,000 words).")
     dim: int = param(50, label="Dimension", min=2, max=1000, help="Length of each word vector.")
     window: int = param(5, label="Window", min=1, max=50,
                         help="Largest distance between a word and a context word (shrunk at random per word).")
@@ -41,15 +56,30 @@ class Word2VecConfig:
     subsample: float = param(1e-3, label="Subsampling", min=0.0, max=1.0, log=True,
                              help="Threshold t of frequent-word subsampling (0 = off).")
     lr: float = param(0.025, label="Learning rate", min=1e-6, max=10.0, log=True, live=True,
-                      help="Initial SGD rate per pair; decays linearly to 0 over training.")
-    epochs: int = param(3, label="Epochs", min=1, max=1000)
-    batch_size: int = param(1024, label="Batch size", min=1, max=1_000_000, help="Pairs per step.")
+                      help="Initial SGD rate per example; decays linearly to 0 over training. CBOW moves each "
+                           "context vector by 1/m of the step of their mean: it learns faster at 2-4 times this.")
+    epochs: int = param(5, label="Epochs", min=1, max=1000)
+    batch_size: int = param(512, label="Batch size", min=1, max=1_000_000,
+                            help="Training examples per step: (word, context word) pairs for skip-gram, "
+                                 "(context, word) examples for CBOW.")
     seed: int = param(0, label="Seed", min=0, max=2**31 - 1)
+    focus_word: str = param("", label="Focus word", live=True,
+                            help="A word whose training example (its context words and sampled noise words, "
+                                 "with the pull or push of each) every snapshot shows.")
 
 
 @dataclasses.dataclass(frozen=True)
 class EmbeddingSnapshot(Snapshot):
-    """Word vectors and their aligned 2-D map at one step."""
+    """Word vectors, their aligned 2-D map, and one negative-sampling example of the focus word, at one step.
+
+    The ns_ fields describe a probe example drawn as training draws them (empty without a focus word in the
+    vocabulary, and for the full softmax). Skip-gram: the positives are the context words o of one occurrence
+    of ns_word, each with k noise words n; score σ(u·v_c); step = the length of the SGD step each applies to
+    v_c at the current rate, lr (1 - σ(u_o·v_c)) |u_o| towards u_o, or lr σ(u_n·v_c) |u_n| away from u_n;
+    positive j's noise words are ns_negative[j k:(j + 1) k]. CBOW: the positive is ns_word itself, predicted
+    from h, the mean input vector of ns_context; the same scores and steps with h in place of v_c.
+    context_vectors are the output vectors u (float16 in recorded runs, like vectors).
+    """
 
     loss: float
     lr: float
@@ -59,11 +89,36 @@ class EmbeddingSnapshot(Snapshot):
     vectors: np.ndarray
     coords: np.ndarray
     explained: np.ndarray
+    context_vectors: np.ndarray = dataclasses.field(default_factory=lambda: _empty((0, 0)))
+    method: str = ""
+    objective: str = NEGATIVE_SAMPLING
+    ns_word: str = ""
+    ns_context: tuple[str, ...] = ()
+    ns_positive: tuple[str, ...] = ()
+    ns_positive_score: np.ndarray = dataclasses.field(default_factory=lambda: _empty())
+    ns_positive_step: np.ndarray = dataclasses.field(default_factory=lambda: _empty())
+    ns_negative: tuple[str, ...] = ()
+    ns_negative_score: np.ndarray = dataclasses.field(default_factory=lambda: _empty())
+    ns_negative_step: np.ndarray = dataclasses.field(default_factory=lambda: _empty())
+
+
+def _empty(shape: tuple[int, ...] = (0,)) -> np.ndarray:
+    """A read-only empty float32 array."""
+    arr = np.zeros(shape, dtype=np.float32)
+    arr.setflags(write=False)
+    return arr
+
+
+def noise_table(noise: np.ndarray, size: int) -> np.ndarray:
+    """The C tool's sampling table: word w fills about size * P_n(w) consecutive entries (int64)."""
+    bounds = np.rint(np.cumsum(noise) * size).astype(np.int64)
+    bounds[-1] = size
+    return np.repeat(np.arange(len(noise), dtype=np.int64), np.diff(bounds, prepend=0))
 
 
 @register_job
 class Word2VecJob(Job):
-    """Skip-gram / CBOW with negative sampling, trained with sparse SGD and a linearly decaying rate."""
+    """Skip-gram / CBOW with negative sampling or the full softmax, sparse SGD with a linearly decaying rate."""
 
     kind = "word2vec"
     title = "word2vec"
@@ -74,86 +129,151 @@ class Word2VecJob(Job):
     def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
         import torch
 
-        from ...models.word2vec import Word2Vec
+        from ...models.word2vec import FULL_SOFTMAX_MAX_VOCAB, Word2Vec
 
         cfg = self.config
         corpus = getattr(self, "preloaded_corpus", None) or load_corpus_spec(cfg.corpus, cancelled)
-        tokens = corpus.words
-        vocab = Vocab.build(tokens, min_count=cfg.min_count, max_size=cfg.max_vocab)
+        vocab = Vocab.build(corpus.words, min_count=cfg.min_count, max_size=cfg.max_vocab)
         if len(vocab) < 2:
             raise CorpusError(f"Only {len(vocab)} word is left after the minimum count; lower it.")
-        ids = vocab.encode(tokens)
+        if cfg.objective == FULL_SOFTMAX and len(vocab) > FULL_SOFTMAX_MAX_VOCAB:
+            raise CorpusError(
+                f"The full softmax scores all {len(vocab):,} words of the vocabulary for every example, which is "
+                f"too slow to train live above {FULL_SOFTMAX_MAX_VOCAB:,} words. Raise the minimum count, set the "
+                f"maximum vocabulary to {FULL_SOFTMAX_MAX_VOCAB:,} or fewer, or use negative sampling."
+            )
+        ids = vocab.encode(corpus.words)
         check_window_fits(len(ids), cfg.window)
         self.vocab, self.ids = vocab, ids
         self.corpus_name = corpus.name
-        self.rng = np.random.default_rng(cfg.seed)
+        dev = torch.device(self.device)
+        self.gen = torch.Generator(device=dev).manual_seed(cfg.seed)
+        self.probe_gen = torch.Generator(device=dev).manual_seed(cfg.seed + 1)  # snapshots never shift training
         torch.manual_seed(cfg.seed)
-        self.gen = torch.Generator().manual_seed(cfg.seed)
-        self.keep = vocab.keep_probabilities(cfg.subsample)
-        expected_kept = float(self.keep[ids].sum())
-        self.steps_per_epoch = max(1, math.ceil(expected_kept * (cfg.window + 1) / cfg.batch_size))
+        keep = vocab.keep_probabilities(cfg.subsample)
+        self.ids_t = torch.from_numpy(ids.astype(np.int64)).to(dev)
+        self.keep_t = torch.from_numpy(keep.astype(np.float32)).to(dev)
+        self.centres_per_step = (max(1, round(cfg.batch_size / (cfg.window + 1))) if cfg.method == "skip-gram"
+                                 else cfg.batch_size)
+        expected_kept = float(keep[ids].sum())
+        self.steps_per_epoch = max(1, math.ceil(expected_kept / self.centres_per_step))
         self.total_steps = cfg.epochs * self.steps_per_epoch
         self.items_per_step = len(ids) * cfg.epochs / self.total_steps
-        noise = vocab.noise_distribution(0.75)
-        self.noise_cdf = torch.from_numpy(np.cumsum(noise)).to(torch.float64)
-        self.model = Word2Vec(len(vocab), cfg.dim).to(self.device)
+        size = int(min(NOISE_TABLE_MAX, max(NOISE_TABLE_MIN, 40 * len(vocab))))
+        self.table = torch.from_numpy(noise_table(vocab.noise_distribution(0.75), size)).to(dev)
+        self.model = Word2Vec(len(vocab), cfg.dim).to(dev)
         self.base_lr = cfg.lr
-        self.opt = torch.optim.SGD(self.model.parameters(), lr=cfg.lr)
-        self.offsets = torch.cat([torch.arange(-cfg.window, 0), torch.arange(1, cfg.window + 1)])
+        self.offsets = torch.cat([torch.arange(-cfg.window, 0), torch.arange(1, cfg.window + 1)]).to(dev)
         classes = corpus.word_classes or {}
         self.words = tuple(vocab.words)
         self.classes = tuple(classes.get(w, "") for w in vocab.words)
         self.counts = frozen_array(vocab.counts, np.int64)
+        self.focus_word = cfg.focus_word.strip().lower()
+        self._epoch = -1
+        self._block: tuple | None = None  # (first step, end step, example cuts, examples, negatives)
+        self._probe_cache: tuple | None = None
         self._prev_coords: np.ndarray | None = None
         self._last_loss = float("nan")
         self._lr_now = cfg.lr
 
-    def _epoch_tokens(self):
+    # -- data -----------------------------------------------------------------------------------------------
+    def _start_epoch(self, epoch: int) -> None:
+        """Draw this epoch's subsampling and split the kept words into steps_per_epoch runs of centres."""
         import torch
 
-        kept = self.vocab.subsample(self.ids, self.config.subsample, self.rng)
+        kept = self.ids_t
+        if self.config.subsample > 0:
+            draw = torch.rand(len(kept), generator=self.gen, device=kept.device)
+            kept = kept[draw < self.keep_t[kept]]
         if len(kept) < 2 * self.config.window + 1:
-            kept = self.ids
-        return torch.from_numpy(np.ascontiguousarray(kept, dtype=np.int64))
+            kept = self.ids_t
+        self.tokens = kept
+        bounds = np.linspace(0, len(kept), self.steps_per_epoch + 1).astype(np.int64)
+        # with fewer kept words than steps, the first steps take one centre each and the last ones none
+        self._bounds = np.minimum(np.maximum(bounds, np.arange(len(bounds))), len(kept))
+        self._epoch = epoch
+        self._block = None
+
+    def _windows(self, tokens, start: int, stop: int, gen) -> tuple[Any, Any, Any]:
+        """Centre positions start..stop-1 of `tokens`, their context positions (n, 2W), which of those are real."""
+        import torch
+
+        n, w = len(tokens), self.config.window
+        pos = torch.arange(start, stop, device=tokens.device)
+        shrink = torch.randint(1, w + 1, (len(pos),), generator=gen, device=pos.device)
+        ctx = pos.unsqueeze(1) + self.offsets
+        mask = (self.offsets.abs() <= shrink.unsqueeze(1)) & (ctx >= 0) & (ctx < n)
+        return pos, ctx.clamp_(0, n - 1), mask
+
+    def _negatives(self, shape: tuple[int, ...], gen):
+        """Noise words drawn from the unigram^0.75 table."""
+        import torch
+
+        draw = torch.randint(0, len(self.table), (math.prod(shape),), generator=gen, device=self.table.device)
+        return self.table.index_select(0, draw).view(shape)
+
+    def _build_block(self, i: int) -> None:
+        """The examples of steps i.. of this epoch, built together (tensor ops have a fixed cost per call)."""
+        import torch
+
+        cfg, bounds = self.config, self._bounds
+        j = min(len(bounds) - 1, i + max(1, self.BLOCK_SLOTS // (self.centres_per_step * 2 * cfg.window)))
+        first, last = int(bounds[i]), int(bounds[j])
+        pos, ctx, mask = self._windows(self.tokens, first, last, self.gen)
+        centre = self.tokens[first:last]
+        context = self.tokens.index_select(0, ctx.view(-1)).view_as(ctx)
+        if cfg.method == "CBOW":
+            examples = (context, mask, centre)
+            cuts = bounds[i:j + 1] - first
+        else:
+            examples = (centre.unsqueeze(1).expand_as(mask).masked_select(mask), context.masked_select(mask))
+            per_centre = torch.cumsum(mask.sum(1), 0).cpu().numpy()
+            cuts = np.concatenate([[0], per_centre[bounds[i + 1:j + 1] - first - 1]])
+        n = len(examples[-1])
+        negatives = None if cfg.objective == FULL_SOFTMAX else self._negatives((n, cfg.negatives), self.gen)
+        if negatives is not None and cfg.method != "CBOW":  # (context word, its noise words) side by side
+            negatives = torch.cat([examples[1].unsqueeze(1), negatives], 1)
+        self._block = (i, j, cuts.tolist(), examples, negatives)
+
+    # -- training -------------------------------------------------------------------------------------------
+    BLOCK_SLOTS = 65536  # (centre, window position) slots built at once, for several steps
 
     def train_step(self, step: int) -> dict[str, float]:
-        import torch
-
         cfg = self.config
-        if step % self.steps_per_epoch == 0 or not hasattr(self, "tokens"):
-            self.tokens = self._epoch_tokens()
-        n, b, w = len(self.tokens), cfg.batch_size, cfg.window
+        epoch, i = divmod(step, self.steps_per_epoch)
+        if epoch != self._epoch:
+            self._start_epoch(epoch)
+        if self._block is None or not self._block[0] <= i < self._block[1]:
+            self._build_block(i)
+        first, _, cuts, examples, negatives = self._block
+        a, b = cuts[i - first], cuts[i - first + 1]
+        neg = None if negatives is None else negatives[a:b]
         lr = self.base_lr * max(1e-4, 1.0 - step / self.total_steps)
-        for group in self.opt.param_groups:
-            group["lr"] = lr
-        pos = torch.randint(0, n, (b,), generator=self.gen)
-        shrink = torch.randint(1, w + 1, (b,), generator=self.gen)
-        negatives = torch.searchsorted(self.noise_cdf, torch.rand(b, cfg.negatives, generator=self.gen,
-                                                                  dtype=torch.float64))
-        negatives = negatives.clamp_max(len(self.vocab) - 1)
         if cfg.method == "CBOW":
-            ctx_pos = pos[:, None] + self.offsets[None, :]
-            mask = (self.offsets.abs()[None, :] <= shrink[:, None]) & (ctx_pos >= 0) & (ctx_pos < n)
-            contexts = self.tokens[ctx_pos.clamp(0, n - 1)]
-            loss = self.model.cbow_loss(contexts.to(self.device), mask.to(self.device),
-                                        self.tokens[pos].to(self.device), negatives.to(self.device))
+            context, mask, centre = examples
+            loss = self.model.cbow_step(context[a:b], mask[a:b], centre[a:b], neg, lr)
+        elif neg is not None:
+            loss = self.model.skipgram_ns_step(examples[0][a:b], neg, lr)
         else:
-            mag = (torch.rand(b, generator=self.gen) * shrink).long() + 1
-            sign = torch.where(torch.rand(b, generator=self.gen) < 0.5, -1, 1)
-            ctx = (pos + sign * mag).clamp(0, n - 1)
-            ctx = torch.where(ctx == pos, (pos + 1).clamp_max(n - 1) if n > 1 else pos, ctx)
-            loss = self.model.skipgram_loss(self.tokens[pos].to(self.device), self.tokens[ctx].to(self.device),
-                                            negatives.to(self.device))
-        self.opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        self.opt.step()
-        self._last_loss = float(loss.detach().mean())
+            loss = self.model.skipgram_step(examples[0][a:b], examples[1][a:b], None, lr)
+        if len(loss):
+            self._last_loss = float(loss.mean())
+        elif not math.isfinite(self._last_loss):  # an empty first step (a corpus barely longer than the window)
+            self._last_loss = 0.0
         self._lr_now = lr
         return {"loss": self._last_loss, "lr": lr}
 
     def set_lr(self, lr: float) -> None:
         self.base_lr = float(lr)
 
+    def set_live(self, name: str, value: Any) -> None:
+        """The learning rate, or the focus word whose training example snapshots show."""
+        if name == "focus_word":
+            self.focus_word = str(value or "").strip().lower()
+        else:
+            super().set_live(name, value)
+
+    # -- snapshots ------------------------------------------------------------------------------------------
     def snapshot(self, step: int) -> EmbeddingSnapshot:
         weight = self.model.inp.weight
         vectors = frozen_array(weight)
@@ -165,7 +285,56 @@ class Word2VecJob(Job):
         return EmbeddingSnapshot(
             step=step, loss=self._last_loss, lr=self._lr_now, words=self.words, counts=self.counts,
             classes=self.classes, vectors=vectors, coords=coords, explained=frozen_array(explained),
+            context_vectors=frozen_array(self.model.out.weight), method=self.config.method,
+            objective=self.config.objective, **self._probe(),
+        )
+
+    def _probe(self) -> dict[str, Any]:
+        """One training example of the focus word, drawn as training draws it, scored with the current vectors."""
+        import torch
+
+        word = self.vocab.index.get(self.focus_word)
+        if word is None or self.config.objective != NEGATIVE_SAMPLING:
+            return {}
+        if self._epoch < 0:
+            self._start_epoch(0)
+        key = (self._epoch, word)
+        if self._probe_cache is None or self._probe_cache[:2] != key:
+            tokens = self.tokens
+            found = (tokens == word).nonzero().squeeze(1)
+            if len(found) == 0:  # subsampled away in this epoch: an occurrence in the whole corpus instead
+                tokens = self.ids_t
+                found = (tokens == word).nonzero().squeeze(1)
+            self._probe_cache = (*key, tokens, found)
+        tokens, found = self._probe_cache[2:]
+        at = int(found[torch.randint(0, len(found), (1,), generator=self.probe_gen, device=found.device)].item())
+        _, ctx, mask = self._windows(tokens, at, at + 1, self.probe_gen)
+        context = tokens[ctx[0][mask[0]]]
+        inp, out = self.model.inp.weight.detach(), self.model.out.weight.detach()
+        k = self.config.negatives
+        if self.config.method == "CBOW":
+            v = inp[context].mean(0) if len(context) else torch.zeros_like(inp[0])
+            positive = torch.tensor([word], device=inp.device)
+        else:
+            v = inp[word]
+            positive = context
+        negative = self._negatives((len(positive) * k,), self.probe_gen)
+        u_pos, u_neg = out[positive], out[negative]
+        pos_score = torch.sigmoid(u_pos @ v)
+        neg_score = torch.sigmoid(u_neg @ v)
+        lr = self._lr_now
+        words = self.words
+        return dict(
+            ns_word=self.focus_word,
+            ns_context=tuple(words[i] for i in context.tolist()),
+            ns_positive=tuple(words[i] for i in positive.tolist()),
+            ns_positive_score=frozen_array(pos_score),
+            ns_positive_step=frozen_array(lr * (1 - pos_score) * u_pos.norm(dim=1)),
+            ns_negative=tuple(words[i] for i in negative.tolist()),
+            ns_negative_score=frozen_array(neg_score),
+            ns_negative_step=frozen_array(lr * neg_score * u_neg.norm(dim=1)),
         )
 
     def record_snapshot(self, snap: EmbeddingSnapshot) -> EmbeddingSnapshot:
-        return dataclasses.replace(snap, vectors=frozen_array(snap.vectors, np.float16))
+        return dataclasses.replace(snap, vectors=frozen_array(snap.vectors, np.float16),
+                                   context_vectors=frozen_array(snap.context_vectors, np.float16))

@@ -8,6 +8,8 @@ from PySide6.QtGui import QColor
 
 from .. import theme
 
+TRAIL_LENGTH = 12  # snapshots a trail reaches back
+
 
 class EmbeddingMap:
     """Draws an EmbeddingSnapshot's coordinates into a PlotItem; built once, then updated with setData."""
@@ -43,6 +45,17 @@ class EmbeddingMap:
             head.hide()
             plot.addItem(head)
         self.mark_labels: list[pg.TextItem] = []
+        # fading trails of the marked words: one curve per age, older segments fainter
+        self.trails_on = False
+        self.trail_length = TRAIL_LENGTH
+        self._history: list[np.ndarray] = []
+        self.trail_items = []
+        for age in range(TRAIL_LENGTH):
+            alpha = int(230 * (1 - age / TRAIL_LENGTH) ** 1.5) + 15
+            item = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((220, 40, 40, alpha), width=2))
+            item.setZValue(18)
+            plot.addItem(item)
+            self.trail_items.append(item)
         self._marked: list[int] = []
         self._arrow_ids: list[tuple[int, int]] = []
         self.follow = True  # fit the view to the points until the user pans or zooms
@@ -131,9 +144,42 @@ class EmbeddingMap:
             QTimer.singleShot(40, self._style_new_vocabulary)
         for item, (x, y) in zip(self.labels, coords[: len(self.labels)]):
             item.setPos(float(x), float(y))
+        self._remember(coords)
         self.fit_view()
         if self._marked or self._arrow_ids:
             self._place_marks()
+        self._draw_trails()
+
+    def _remember(self, coords: np.ndarray) -> None:
+        if self._history and self._history[-1].shape != coords.shape:
+            self._history = []
+        self._history.append(coords.copy())
+        del self._history[:-(self.trail_length + 1)]
+
+    def reset_trails(self) -> None:
+        """Forget where the points were (a new projection makes old positions meaningless)."""
+        self._history = self._history[-1:]
+        self._draw_trails()
+
+    def set_trails(self, on: bool) -> None:
+        """Show, for each marked word, the path of its last positions, fading with age."""
+        self.trails_on = bool(on)
+        self._draw_trails()
+
+    def trail(self, i: int) -> np.ndarray:
+        """(n, 2) the remembered positions of word i, oldest first."""
+        return np.array([h[i] for h in self._history if i < len(h)])
+
+    def _draw_trails(self) -> None:
+        ids = [i for i in self._marked if self._history and i < len(self._history[-1])]
+        hist = self._history
+        for age, item in enumerate(self.trail_items):
+            new, old = len(hist) - 1 - age, len(hist) - 2 - age
+            if not self.trails_on or not ids or old < 0:
+                item.setData([], [])
+                continue
+            seg = np.stack([hist[old][ids], hist[new][ids]], axis=1).reshape(-1, 2)
+            item.setData(seg[:, 0], seg[:, 1])
 
     def mark(self, ids: list[int], arrows: list[tuple[int, int]] = ()) -> None:
         """Ring and label these words (a query and its neighbours); draw arrows between word pairs."""
@@ -144,11 +190,13 @@ class EmbeddingMap:
             item.setZValue(22)
             self.plot.addItem(item)
             self.mark_labels.append(item)
+        shown = [i for i in self._marked if self._words is not None and i < len(self._words)]
         for n, item in enumerate(self.mark_labels):
-            item.setVisible(n < len(self._marked))
-            if n < len(self._marked) and self._words is not None:
-                item.setText(self._words[self._marked[n]], color=(200, 30, 30) if n == 0 else fg)
+            item.setVisible(n < len(shown))
+            if n < len(shown):
+                item.setText(self._words[shown[n]], color=(200, 30, 30) if n == 0 else fg)
         self._place_marks()
+        self._draw_trails()
 
     def _place_marks(self) -> None:
         if self.last_snapshot is None:
@@ -228,3 +276,5 @@ class EmbeddingMap:
         self.key.hide()
         self.empty_hint.show()
         self.follow = True
+        self._history = []
+        self._draw_trails()

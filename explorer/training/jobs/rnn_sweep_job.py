@@ -1,0 +1,145 @@
+"""Sweep job: task accuracy against dependency length for the plain RNN, the GRU and the LSTM.
+
+For every length T (in order) and every cell it trains a fresh network for `steps_per_point` steps with
+gradient-norm clipping at 1, then measures its accuracy on a fixed evaluation batch: the plain RNN holds for
+short dependencies and falls to chance beyond a few dozen steps, the gated cells hold on.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+from ..job import Diverged, Job, Snapshot, frozen_array, register_job
+from ..params import param
+from .rnn_job import ACTIVATION_BUDGET, CELLS, RnnConfig, RnnJob, sequence_length
+
+SWEEP_TASKS = ("copy", "adding")
+SWEEP_CLIP = 1.0  # every point trains with its gradient norm clipped at this, so that no point diverges
+
+
+@dataclasses.dataclass
+class RnnSweepConfig:
+    """Hyper-parameters of an accuracy-against-length sweep."""
+
+    task: str = param("adding", label="Task", choices=SWEEP_TASKS,
+                      help="Copy: remember symbols over T blanks. Adding: sum two marked values of T.")
+    lengths: tuple[int, ...] = param((5, 10, 20, 40, 80), label="Dependency lengths", min=2, max=2000,
+                                     help="The lengths T to train at, e.g. 5, 10, 20, 40, 80.")
+    hidden: int = param(64, label="Hidden units", min=2, max=1024, help="Size of every cell's hidden state.")
+    steps_per_point: int = param(1500, label="Steps per point", min=1, max=1_000_000,
+                                 help="Training steps of each (cell, length) network.")
+    lr: float = param(3e-3, label="Learning rate", min=1e-6, max=1.0, log=True, live=True,
+                      help="Adam's step size.")
+    batch_size: int = param(32, label="Batch size", min=1, max=4096, help="Sequences per step.")
+    seed: int = param(0, label="Seed", min=0, max=2**31 - 1)
+
+    def point_config(self, cell: str, length: int) -> RnnConfig:
+        """The single run behind one point of the sweep."""
+        return RnnConfig(task=self.task, cell=cell, activation="tanh", hidden=self.hidden, length=length,
+                         clip="norm", clip_value=SWEEP_CLIP, lr=self.lr, batch_size=self.batch_size,
+                         steps=self.steps_per_point, seed=self.seed)
+
+    def check(self) -> dict[str, str]:
+        """Problems that involve more than one field: field name ('' for several) -> message."""
+        if not self.lengths:
+            return {"lengths": "Give at least one dependency length, e.g. 5, 10, 20, 40, 80."}
+        bad = [v for v in self.lengths if not 2 <= v <= 2000]
+        if bad:
+            return {"lengths": f"Every dependency length must lie between 2 and 2000 (not {bad[0]})."}
+        longest = sequence_length(self.task, max(self.lengths))
+        size = self.batch_size * longest * self.hidden * 5
+        if size > ACTIVATION_BUDGET:
+            return {"": f"Batch size × longest sequence ({longest}) × hidden units × gates is {size:,}, more "
+                        f"than {ACTIVATION_BUDGET:,}: training would take too much memory; make one smaller."}
+        return {}
+
+
+@dataclasses.dataclass(frozen=True)
+class RnnSweepSnapshot(Snapshot):
+    """accuracy (3, n): evaluation accuracy of cell c (order of `cells`) at lengths[j], NaN until that point has
+    trained; chance: the accuracy of guessing; current: the point in training, e.g. "GRU, T=40" ("" at the end);
+    loss: its last training loss."""
+
+    task: str
+    cells: tuple[str, ...]
+    lengths: np.ndarray
+    accuracy: np.ndarray
+    chance: float
+    current: str
+    loss: float
+
+
+@register_job
+class RnnSweepJob(Job):
+    """One fresh RnnJob per (length, cell), lengths outer, trained in turn."""
+
+    kind = "rnn_distance"
+    title = "accuracy against dependency length"
+    config_cls = RnnSweepConfig
+    snapshot_cls = RnnSweepSnapshot
+    throughput_unit = "sequences/s"
+
+    def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+        cfg = self.config
+        problems = cfg.check()
+        if problems:
+            raise ValueError(" ".join(problems.values()))
+        self.points = [(c, j) for j in range(len(cfg.lengths)) for c in range(len(CELLS))]
+        self.total_steps = len(self.points) * cfg.steps_per_point
+        self.items_per_step = float(cfg.batch_size)
+        self.accuracy = np.full((len(CELLS), len(cfg.lengths)), np.nan, np.float32)
+        self.chance = float("nan")
+        self._job: RnnJob | None = None
+        self._point = -1
+        self._loss = float("nan")
+
+    def _label(self, point: int) -> str:
+        if point >= len(self.points):
+            return ""
+        c, j = self.points[point]
+        return f"{CELLS[c]}, T={self.config.lengths[j]}"
+
+    def _start(self, point: int) -> None:
+        c, j = self.points[point]
+        self._job = RnnJob(self.config.point_config(CELLS[c], self.config.lengths[j]), self.device)
+        self._job.setup()
+        self.chance = float(self._job.task.chance)
+        self._point = point
+
+    def _finish(self) -> None:
+        c, j = self.points[self._point]
+        self.accuracy[c, j] = self._job.evaluate()[1]
+        self._job = None
+
+    def train_step(self, step: int) -> dict[str, float]:
+        spp = self.config.steps_per_point
+        point = step // spp
+        if point != self._point:
+            self._start(point)
+        try:
+            metrics = self._job.train_step(step % spp)
+            self._loss = metrics["loss"]
+        except Diverged:  # cannot happen with clipping unless the loss itself overflows: score what is there
+            metrics = {"loss": self._loss}
+        if step % spp == spp - 1:
+            self._finish()
+        return {"loss": metrics["loss"], "point": float(point)}
+
+    def set_lr(self, lr: float) -> None:
+        self.config = dataclasses.replace(self.config, lr=float(lr))
+        if self._job is not None:
+            self._job.set_lr(lr)
+
+    def snapshot(self, step: int) -> RnnSweepSnapshot:
+        cfg = self.config
+        if np.isnan(self.chance):
+            from .rnn_job import make_task
+
+            self.chance = float(make_task(cfg.point_config(CELLS[0], cfg.lengths[0])).chance)
+        point = step // cfg.steps_per_point if self._job is None else self._point
+        return RnnSweepSnapshot(
+            step=step, task=cfg.task, cells=CELLS, lengths=frozen_array(cfg.lengths, np.int64),
+            accuracy=frozen_array(self.accuracy), chance=self.chance, current=self._label(point), loss=self._loss,
+        )
