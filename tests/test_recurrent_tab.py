@@ -88,9 +88,28 @@ def test_typed_input_shows_the_trained_cells_gates(qtbot, tab):
     symbols = " ".join(tab._last.alphabet[:3])
     tab.input_edit.setText(symbols)
     tab.run_typed_input()
-    qtbot.waitUntil(lambda: "your input" in tab.state_panels["z"].title, timeout=10000)
+    qtbot.waitUntil(lambda: "your input" in tab.states_label.text(), timeout=10000)
     image = tab.state_panels["z"].heatmaps["values"].image
     assert image.shape[1] == 3  # one column per typed symbol
     tab.input_edit.setText("\u2603")  # a snowman is no symbol of the task
     tab.run_typed_input()
     qtbot.waitUntil(lambda: tab.banner.isVisible(), timeout=10000)
+
+
+def test_the_distance_sweep_fills_accuracy_against_length_per_cell(qtbot, tab, monkeypatch):
+    from explorer.training.jobs import rnn_sweep_job
+
+    tiny = rnn_sweep_job.RnnSweepConfig
+    monkeypatch.setattr(rnn_sweep_job, "RnnSweepConfig",
+                        lambda **kw: tiny(lengths=(3, 6), hidden=8, steps_per_point=3, batch_size=8, **kw))
+    tab.form.set_value(RnnCompareConfig(task="adding"))
+    with qtbot.waitSignal(tab.runner.ended, timeout=120000) as ended:
+        tab.sweep_button.click()
+    assert ended.args[0].status == "finished", ended.args[0].message
+    qtbot.waitUntil(lambda: "6 of 6 points" in tab.sweep_panel.title, timeout=10000)
+    for cell in ("RNN", "GRU", "LSTM"):
+        curve = tab.sweep_panel.curves[cell]
+        assert list(curve.x) == [3, 6] and np.all((curve.y >= 0) & (curve.y <= 1))
+    tab.form.set_value(RnnCompareConfig(task="characters"))
+    tab.sweep_button.click()
+    assert "copy or adding" in tab.banner.text()

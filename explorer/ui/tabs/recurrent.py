@@ -26,8 +26,8 @@ CELL_COLORS = {"RNN": "#D55E00", "GRU": "#009E73", "LSTM": "#0072B2"}
 SCALE_RANGE = (0.1, 4.0)  # the weight-scale slider's ends (log steps)
 SLIDER_TICKS = 200
 TINY = 1e-30  # gradients below this are drawn as gaps on log axes
-STATE_PANELS = (("h", "hidden state h(t)"), ("c", "cell state c(t)"), ("f", "forget gate f"), ("i", "input gate i"),
-                ("o", "output gate o"), ("z", "update gate z"), ("r", "reset gate r"))
+STATE_PANELS = (("h", "hidden h(t)"), ("c", "cell c(t)"), ("f", "forget f"), ("i", "input i"), ("o", "output o"),
+                ("z", "update z"), ("r", "reset r"))
 MAX_LABELLED_STEPS = 40  # time-step axes show the input symbols up to this length
 
 
@@ -67,6 +67,8 @@ class RecurrentTab(JobTab):
                                      "the dashed curves follow at once")
         self.scale_label = QLabel()
         self.scale_label.setMinimumWidth(48)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
         self.theory = QLabel()
         self.theory.setWordWrap(True)
         self.theory.setTextFormat(Qt.TextFormat.RichText)
@@ -91,6 +93,7 @@ class RecurrentTab(JobTab):
         scale_row.addWidget(self.scale_label)
         left_lay.addWidget(scale_box)
         left_lay.addWidget(self.theory)
+        left_lay.addWidget(self.summary)
         show_box = QGroupBox("Gates and states")
         show_lay = QGridLayout(show_box)
         show_lay.addWidget(QLabel("Cell"), 0, 0)
@@ -107,17 +110,18 @@ class RecurrentTab(JobTab):
         scroll.setMinimumWidth(330)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
-        self.flow_panel = PlotPanel("Gradient flow ‖∂L_T/∂h(t)‖", "time step t", "gradient norm")
+        self.flow_panel = PlotPanel("‖∂L_T/∂h(t)‖: at initialisation (dashed)", "time step t", "gradient norm")
         self.flow_panel.set_log(y=True)
-        self.heat_panel = PlotPanel("Gradient flow over training (log₁₀ ‖∂L_T/∂h(t)‖)", "time step t",
+        self.heat_panel = PlotPanel("log₁₀ ‖∂L_T/∂h(t)‖ over training", "time step t",
                                     "training step")
         self.heat_panel.add_heatmap("flow")
-        self.jac_panel = PlotPanel("Jacobian ∂h(t)/∂h(t−1): largest singular value, and its product",
+        self.jac_panel = PlotPanel("σ_max of ∂h(t)/∂h(t−1)",
                                    "time step t", "singular value")
         self.jac_panel.set_log(y=True)
         self.loss_panel = PlotPanel("Training loss (× = gradient clipped)", "step", "loss")
-        self.wsv_panel = PlotPanel("Largest singular value of the recurrent weights", "step", "σ_max(W_hh)")
-        self.sweep_panel = PlotPanel("Accuracy against dependency length", "dependency length T", "accuracy")
+        self.wsv_panel = PlotPanel("σ_max of the recurrent weights W_hh", "step", "σ_max(W_hh)")
+        self.sweep_panel = PlotPanel("Accuracy against T (press 'Accuracy against distance…')",
+                                     "dependency length T", "accuracy")
         for panel in (self.jac_panel, self.wsv_panel):
             line = pg.InfiniteLine(pos=1.0, angle=0, pen=pg.mkPen((150, 150, 150), style=Qt.PenStyle.DashLine),
                                    label="1", labelOpts={"position": 0.03})
@@ -133,8 +137,13 @@ class RecurrentTab(JobTab):
 
         self.state_panels: dict[str, PlotPanel] = {}
         states = QWidget()
-        states_lay = QHBoxLayout(states)
-        states_lay.setContentsMargins(0, 0, 0, 0)
+        strip = QVBoxLayout(states)
+        strip.setContentsMargins(0, 0, 0, 0)
+        strip.setSpacing(2)
+        self.states_label = QLabel("Gates and states over time appear here once a cell has trained.")
+        strip.addWidget(self.states_label)
+        states_lay = QHBoxLayout()
+        strip.addLayout(states_lay, 1)
         for key, title in STATE_PANELS:
             panel = PlotPanel(title, "time step t", "unit")
             panel.add_heatmap("values", "CET-D1" if key in ("h", "c") else "viridis")
@@ -154,8 +163,10 @@ class RecurrentTab(JobTab):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(grid_widget)
         splitter.addWidget(states)
-        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([560, 260])
+        states.setMinimumHeight(170)
         self.timeline = Timeline()
         self.timeline.indexChanged.connect(self._show_recorded)
         right = QVBoxLayout()
@@ -255,10 +266,12 @@ class RecurrentTab(JobTab):
             t = np.arange(len(probe.grad_norms))
             curve = self.flow_panel.add_curve(f"{cell} at initialisation", color)
             curve.set_pen(dashed)
+            self.flow_panel.legend.removeItem(curve.item)  # the title explains dashed; the legend names cells
             curve.set_data(t, _positive(probe.grad_norms))
             sv = np.asarray(probe.jac_sv)[:, 0]
             curve = self.jac_panel.add_curve(f"{cell} at initialisation", color)
             curve.set_pen(dashed)
+            self.jac_panel.legend.removeItem(curve.item)
             curve.set_data(t[1:], _positive(sv[1:]))
             g = np.asarray(probe.grad_norms, dtype=np.float64)
             ratio = g[0] / g[-1] if g[-1] > 0 else float("nan")
@@ -281,7 +294,7 @@ class RecurrentTab(JobTab):
 
     def start_sweep(self) -> None:
         """Train every cell at several dependency lengths in the background (the sweep job)."""
-        from ...training.jobs.rnn_job import RnnSweepConfig, RnnSweepJob
+        from ...training.jobs.rnn_sweep_job import RnnSweepConfig, RnnSweepJob
 
         if not self.form_is_ready():
             return
@@ -400,10 +413,9 @@ class RecurrentTab(JobTab):
                 self.show_banner(f"{cell} stopped: {snap.diverged[c]}"
                                  + (f" {', '.join(others)} go on training." if others else ""))
             del ratio
-        self.flow_panel.set_title(f"Gradient flow ‖∂L_T/∂h(t)‖ at step {snap.step:,} (solid) and at "
-                                  f"initialisation (dashed)")
-        self.loss_panel.set_title(f"Training loss (× = gradient clipped); accuracy {', '.join(parts)}, "
-                                  f"chance {snap.chance:.0%}")
+        self.flow_panel.set_title(f"‖∂L_T/∂h(t)‖: step {snap.step:,} (solid), initialisation (dashed)")
+        self.summary.setText(f"<b>Step {snap.step:,}</b>: accuracy {', '.join(parts)} (chance "
+                             f"{snap.chance:.0%})")
         self._redraw_cell_views()
         for p in (self.flow_panel, self.jac_panel, self.loss_panel, self.wsv_panel):
             p.request_redraw()
@@ -428,8 +440,10 @@ class RecurrentTab(JobTab):
         t = np.arange(snap.grad_norms.shape[1])
         curve = self.jac_panel.curves.get("∏σ") or self.jac_panel.add_curve("∏σ", "#777777", width=1.5)
         curve.set_data(t[1:], _positive(product))
-        self.jac_panel.set_title(f"Jacobian ∂h(t)/∂h(t−1): σ_max per step; grey: {cell}'s product from t to T "
-                                 f"= {product[0]:.1e} at t = 1")
+        self.jac_panel.set_title(f"σ_max of ∂h(t)/∂h(t−1); grey: {cell}'s ∏ from t to T")
+        self.jac_panel.title_label.setToolTip(
+            f"Largest singular value of the step Jacobian at each t, per cell; grey: the product of {cell}'s from t "
+            f"to T (= {product[0]:.1e} at t = 1), which bounds how much the gradient can grow on its way back")
         rows = self._heat_rows.get(cell)
         if rows:
             data = np.vstack(rows).astype(np.float64)
@@ -437,7 +451,7 @@ class RecurrentTab(JobTab):
                 logs = np.where(data > TINY, np.log10(np.maximum(data, TINY)), np.nan)
             first, last = self._heat_steps[0], max(self._heat_steps[-1], self._heat_steps[0] + 1)
             self.heat_panel.set_heatmap("flow", logs, rect=(-0.5, first, data.shape[1], last - first))
-            self.heat_panel.set_title(f"{cell}: log₁₀ ‖∂L_T/∂h(t)‖ over training (dark: vanished)")
+            self.heat_panel.set_title(f"{cell}: log₁₀ ‖∂L_T/∂h(t)‖ (dark: vanished)")
             self.heat_panel.request_redraw()
         if self._typed is not None and self._typed[0] == cell:
             _, states, labels = self._typed
@@ -453,6 +467,8 @@ class RecurrentTab(JobTab):
             p.redraw_if_visible()
 
     def _draw_states(self, cell: str, states: dict, labels, where: str) -> None:
+        self.states_label.setText(f"<b>{cell}: gates and states over time</b> ({where}; units on the y axis; "
+                                  "h and c: blue negative, red positive; gates: 0 dark … 1 yellow)")
         for key, panel in self.state_panels.items():
             values = states.get(key)
             panel.setVisible(values is not None)
@@ -465,11 +481,11 @@ class RecurrentTab(JobTab):
             else:
                 levels = (0.0, 1.0)
             panel.set_heatmap("values", data.T, levels=levels, rect=(-0.5, -0.5, data.shape[0], data.shape[1]))
-            title = dict(STATE_PANELS)[key]
-            panel.set_title(f"{cell} {title} ({where})")
+            panel.set_title(dict(STATE_PANELS)[key])
             axis = panel.plot_item.getAxis("bottom")
             if len(labels) <= MAX_LABELLED_STEPS:
-                axis.setTicks([[(i, str(s)) for i, s in enumerate(labels)]])
+                every = max(1, int(np.ceil(len(labels) / 12)))  # about a dozen readable labels per panel
+                axis.setTicks([[(i, str(s)) for i, s in enumerate(labels) if i % every == 0]])
             else:
                 axis.setTicks(None)
             panel.request_redraw()
@@ -480,7 +496,9 @@ class RecurrentTab(JobTab):
             curve = self._curve(self.sweep_panel, cell)
             curve.item.setSymbol("o")
             curve.item.setSymbolBrush(CELL_COLORS[cell])
-            curve.set_data(lengths, np.asarray(snap.accuracy[c], dtype=np.float64))
+            acc = np.asarray(snap.accuracy[c], dtype=np.float64)
+            done = np.isfinite(acc)  # points still to train are not drawn
+            curve.set_data(lengths[done], acc[done])
         self.sweep_chance.setPos(snap.chance)
         self.sweep_chance.setVisible(True)
         done = int(np.isfinite(np.asarray(snap.accuracy)).sum())
