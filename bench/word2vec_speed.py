@@ -18,7 +18,7 @@ Needs gensim (pip install -e .[bench]). Prints a table, and a JSON object of the
 
 Usage: python bench/word2vec_speed.py [--corpus PATH] [--max-words 2000000] [--epochs 1] [--dim 100]
            [--window 5] [--negatives 5] [--min-count 5] [--sample 1e-3] [--batch-size 512] [--repeats 1]
-           [--baseline OLD_word2vec_job.py]
+           [--baseline OLD_word2vec_job.py]   (an older copy of the job, timed at its own default batch size)
 """
 from __future__ import annotations
 
@@ -188,8 +188,9 @@ def main() -> None:
             who, device, threads = run
             if who == "gensim":
                 seconds, model = train_gensim(words, settings, threads)
-            elif who == "before":
-                seconds, model = train_ours(corpus, settings, device, threads, *baseline)
+            elif who == "before":  # at the old code's own default batch size
+                old_settings = {k: v for k, v in settings.items() if k != "batch_size"}
+                seconds, model = train_ours(corpus, old_settings, device, threads, *baseline)
             else:
                 batch = args.gpu_batch_size if who.endswith("big batch") else args.batch_size
                 seconds, model = train_ours(corpus, dict(settings, batch_size=batch), device, threads)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-JAC_WORK_BUDGET = 1.5e9  # sum of n³ over the SVDs of one jacobian_spectrum (n: state size): about 0.3 s on one core
+JAC_WORK_BUDGET = 1e9  # sum of n³ over the SVDs of one jacobian_spectrum (n: state size): ~0.2-0.4 s, one core
 EXACT_SVD_MAX = 1024  # state sizes up to this get exact singular values; larger ones a randomized top-k
 JAC_CHUNK_FLOATS = 2**23  # Jacobian entries formed at once (32 MB)
 

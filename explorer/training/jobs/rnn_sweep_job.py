@@ -1,8 +1,12 @@
 """Sweep job: task accuracy against dependency length for the plain RNN, the GRU and the LSTM.
 
 For every length T (in order) and every cell it trains a fresh network for `steps_per_point` steps with
-gradient-norm clipping at 1, then measures its accuracy on a fixed evaluation batch: the plain RNN holds for
-short dependencies and falls to chance beyond a few dozen steps, the gated cells hold on.
+gradient-norm clipping at 1, then measures its accuracy on a fixed evaluation batch. With the defaults (adding
+problem, hidden 64, 1500 steps per point, Adam 3e-3; about 5 minutes on two busy CPU cores) one run measured,
+for T = 5, 10, 20, 40, 80 (guessing scores 0.07): plain RNN 0.66, 0.23, 0.11, 0.12, 0.09; GRU 1.00, 1.00, 0.97,
+0.98, 0.67; LSTM 1.00, 1.00, 0.98, 0.91, 0.08 (its T = 80 plateau outlasts 1500 steps). On the copy task the
+plain RNN, initialised at spectral radius 1, learned faster than the gated cells in a few hundred steps at
+every length tried (5 to 80; one symbol up to 160), so the sweep starts on the adding problem.
 """
 from __future__ import annotations
 

@@ -28,11 +28,14 @@ class NegativeSamplingPage(QWidget):
         self.noise_panel = PlotPanel("Noise distribution: unigram^0.75 against the unigram", "word rank",
                                      "probability")
         self.noise_panel.set_log(x=True, y=True)
+        for side in ("left", "bottom"):
+            self.noise_panel.plot_item.getAxis(side).enableAutoSIPrefix(False)
         self.unigram_curve = self.noise_panel.add_curve("unigram P(w)")
         self.noise_curve = self.noise_panel.add_curve("noise P(w)^0.75 / Z")
         self.pull_panel = PlotPanel("Search a word: the pulls and pushes on its vector in one step",
                                     "size of the step on v_c (learning rate × gradient)", "")
         self.pull_panel.plot_item.showGrid(x=True, y=False, alpha=0.15)
+        self.pull_panel.plot_item.getAxis("bottom").enableAutoSIPrefix(False)
         self.pull_panel.plot_item.getAxis("left").setStyle(maxTickLevel=0)
         self.bars = pg.BarGraphItem(x0=[0.0], y=[0.0], width=[0.0], height=0.7, brush=PULL_COLOR,
                                     pen=pg.mkPen(None))
@@ -116,6 +119,7 @@ class SvdPage(QWidget):
         self.heat_panel.plot_item.invertY(True)
         self.heat_panel.set_data_provider(self._heat_csv)
         self.spec_panel = PlotPanel("Singular-value spectrum", "component", "share of ‖M‖²")
+        self.spec_panel.plot_item.getAxis("left").enableAutoSIPrefix(False)
         self.share_curve = self.spec_panel.add_curve("share of each component")
         self.share_curve.item.setSymbol("o")
         self.share_curve.item.setSymbolSize(5)
@@ -137,9 +141,10 @@ class SvdPage(QWidget):
             self._words, self._counts = tuple(snap.heatmap_words), heat
             n = len(self._words)
             self.heat_panel.set_heatmap("counts", np.log10(1.0 + heat), rect=(-0.5, -0.5, n, n))
-            ticks = _word_ticks(self._words)
-            for side in ("left", "bottom"):
-                self.heat_panel.plot_item.getAxis(side).setTicks(ticks)
+            self.heat_panel.plot_item.getAxis("left").setTicks(_word_ticks(self._words))
+            every = max(1, int(np.ceil(n / 14)))  # columns are narrow: name every few, hover names them all
+            self.heat_panel.plot_item.getAxis("bottom").setTicks(
+                [[(i, w) for i, w in enumerate(self._words) if i % every == 0]] if n <= MAX_TICK_WORDS else None)
             weighting = getattr(snap, "weighting", "")
             self.heat_panel.set_title(f"Co-occurrence counts of the {n} most frequent words "
                                       f"(log₁₀(1 + count); {weighting} window weighting)")
@@ -178,7 +183,11 @@ class ComparePage(QWidget):
         self.maps = []
         for panel in (self.panel_a, self.panel_b):
             panel.plot_item.showGrid(False, False)
-            self.maps.append(EmbeddingMap(panel.plot_item, n_labels=25))
+            emap = EmbeddingMap(panel.plot_item, n_labels=20)
+            emap.show_key = False  # the main map has the key; here it would cover half the points
+            self.maps.append(emap)
+            for side in ("left", "bottom"):
+                panel.plot_item.getAxis(side).enableAutoSIPrefix(False)
         self.quality_panel = PlotPanel("Neighbour purity by word frequency", "frequency group of labelled words",
                                        "neighbour purity (k = 5)")
         self.quality_panel.plot_item.setYRange(0, 1.02)
@@ -187,6 +196,8 @@ class ComparePage(QWidget):
         self.curve_b = self.quality_panel.add_curve("B")
         for c in (self.curve_a, self.curve_b):
             c.item.setSymbol("o")
+            c.item.setSymbolBrush(c.item.opts["pen"].color())
+            c.item.setSymbolPen(None)
         self.note = QLabel("Purity: the share of a word's 5 nearest neighbours that belong to its class; needs a "
                            "corpus with known word classes (the generated one).")
         self.note.setWordWrap(True)
@@ -230,6 +241,7 @@ class ComparePage(QWidget):
                          f"{lo}–{hi} ({n} words)")
                      for i, (lo, hi, n) in enumerate(zip(snap.bin_low, snap.bin_high, snap.bin_size))]
             self.quality_panel.plot_item.getAxis("bottom").setTicks([ticks])
+            self.quality_panel.plot_item.setXRange(-0.5, len(x) - 0.5, padding=0)
             a, b = snap.purity_a, snap.purity_b
             self.quality_panel.set_title(
                 f"Neighbour purity by frequency: rare words {snap.methods[0]} {a[0]:.2f} vs {snap.methods[1]} "

@@ -58,6 +58,7 @@ class EmbeddingMap:
             self.trail_items.append(item)
         self._marked: list[int] = []
         self._arrow_ids: list[tuple[int, int]] = []
+        self.show_key = True  # the colour key in the corner (small side-by-side maps leave it out)
         self.follow = True  # fit the view to the points until the user pans or zooms
         vb = plot.getViewBox()
         vb.sigRangeChangedManually.connect(self._user_moved_view)
@@ -126,7 +127,7 @@ class EmbeddingMap:
             sample = pg.ScatterPlotItem(size=8, pen=None, brush=brush)
             self._key_items.append(sample)
             self.key.addItem(sample, name)
-        self.key.show()
+        self.key.setVisible(self.show_key)
 
     def draw(self, snap) -> None:
         """Show one snapshot (the vocabulary's brushes and labels are reused between frames)."""
