@@ -148,3 +148,12 @@ def test_ppmi_svd_vectors_recover_the_synthetic_corpus_structure():
     overall, _, _ = analogy_accuracy(vectors, vocab.index, corpus.analogies)
     assert overall >= 0.8
     assert vocab.words[nearest(vectors, vocab.index["paris"], k=1)[0][0]] in capitals
+
+
+def test_propack_gives_arpacks_exact_singular_triplets():
+    m = _sparse_random(DENSE_SVD_LIMIT + 40, seed=6)
+    arpack = truncated_svd(m, dim=6, method="arpack")
+    propack = truncated_svd(m, dim=6, method="propack")
+    dense = np.linalg.svd(m.toarray(), compute_uv=False)[:6]
+    np.testing.assert_allclose(propack.singular_values, dense, rtol=1e-8)
+    np.testing.assert_allclose(np.abs(propack.vectors), np.abs(arpack.vectors), atol=1e-6)

@@ -21,7 +21,7 @@ from ..params import param
 from .word2vec_job import EmbeddingSnapshot, load_corpus_spec
 
 WEIGHTINGS = ("uniform", "1/distance")
-SOLVERS = {"ARPACK (exact)": "arpack", "randomized": "randomized"}
+SOLVERS = {"PROPACK (exact)": "propack", "ARPACK (exact)": "arpack", "randomized": "randomized"}
 CHUNKS = 20  # a corpus is counted in about this many steps ...
 MIN_CHUNK, MAX_CHUNK = 5_000, 100_000  # ... of this many words each (a step of ~5-60 ms on one core)
 VECTOR_POWER = 0.5  # vectors are U S^0.5 (see truncated_svd)
@@ -44,9 +44,10 @@ class SvdConfig:
     min_count: int = param(5, label="Min count", min=1, max=1000, help="Rarer words are dropped.")
     max_vocab: int = param(20000, label="Max vocabulary", min=10, max=1_000_000,
                            help="Keep at most this many of the most frequent words.")
-    solver: str = param("ARPACK (exact)", label="SVD solver", choices=tuple(SOLVERS),
-                        help="ARPACK finds the exact top singular triplets; the randomized solver is faster on "
-                             "large vocabularies but its smaller singular values come out a few per cent low.")
+    solver: str = param("PROPACK (exact)", label="SVD solver", choices=tuple(SOLVERS),
+                        help="PROPACK and ARPACK find the exact top singular triplets (PROPACK ~10x faster); the "
+                             "randomized solver is fast too but its smaller singular values come out a few per "
+                             "cent low.")
     heatmap_words: int = param(40, label="Heatmap words", min=2, max=200,
                                help="How many of the most frequent words the co-occurrence heatmap shows.")
     seed: int = param(0, label="Seed", min=0, max=2**31 - 1)
