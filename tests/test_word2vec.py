@@ -157,6 +157,19 @@ def test_an_epoch_takes_every_word_once_as_centre_with_its_window():
     assert negatives.shape == (len(centre), job.config.negatives)
 
 
+@pytest.mark.parametrize("method", ["skip-gram", "CBOW"])
+@pytest.mark.parametrize("objective", ["negative sampling", "full softmax"])
+def test_steps_left_without_a_centre_keep_the_last_loss(method, objective):
+    """Subsampling can keep fewer words than an epoch has steps: the steps past the end train on nothing."""
+    job = Word2VecJob(Word2VecConfig(method=method, objective=objective, window=2, min_count=1, batch_size=1,
+                                     epochs=1, dim=4, subsample=0.0), "cpu")
+    job.preloaded_corpus = Corpus("tiny", "a b c d e f g a b c d e a b", "test")
+    job.setup()
+    job.steps_per_epoch = job.total_steps = len(job.ids) + 5
+    losses = [job.train_step(step)["loss"] for step in range(job.total_steps)]
+    assert all(np.isfinite(losses)) and losses[-5:] == [losses[-6]] * 5
+
+
 def test_training_does_not_depend_on_snapshots_or_the_focus_word(synthetic):
     settings = dict(dim=8, epochs=1, seed=3)
     plain = trained(synthetic, **settings)

@@ -219,7 +219,7 @@ class Word2VecJob(Job):
         cfg, bounds = self.config, self._bounds
         j = min(len(bounds) - 1, i + max(1, self.BLOCK_SLOTS // (self.centres_per_step * 2 * cfg.window)))
         first, last = int(bounds[i]), int(bounds[j])
-        pos, ctx, mask = self._windows(self.tokens, first, last, self.gen)
+        _, ctx, mask = self._windows(self.tokens, first, last, self.gen)
         centre = self.tokens[first:last]
         context = self.tokens.index_select(0, ctx.view(-1)).view_as(ctx)
         if cfg.method == "CBOW":
@@ -227,8 +227,8 @@ class Word2VecJob(Job):
             cuts = bounds[i:j + 1] - first
         else:
             examples = (centre.unsqueeze(1).expand_as(mask).masked_select(mask), context.masked_select(mask))
-            per_centre = torch.cumsum(mask.sum(1), 0).cpu().numpy()
-            cuts = np.concatenate([[0], per_centre[bounds[i + 1:j + 1] - first - 1]])
+            pairs_before = np.concatenate([[0], torch.cumsum(mask.sum(1), 0).cpu().numpy()])  # per centre
+            cuts = pairs_before[bounds[i:j + 1] - first]
         n = len(examples[-1])
         negatives = None if cfg.objective == FULL_SOFTMAX else self._negatives((n, cfg.negatives), self.gen)
         if negatives is not None and cfg.method != "CBOW":  # (context word, its noise words) side by side

@@ -570,6 +570,16 @@ class RecurrentTab(JobTab):
             except RunError as exc:
                 self.show_banner(str(exc))
             self.form.set_value(record.config)
+        elif len(record.snapshot_paths) > len(self._heat_steps):
+            # a live run drew only the snapshots the screen had time for: the record has them all
+            rows, steps = self._heat_rows, self._heat_steps
+            self._heat_rows, self._heat_steps = {}, []
+            try:
+                for i in range(len(record.snapshot_paths)):
+                    self._add_heat_row(record.load_snapshot(i))
+            except RunError:
+                self._heat_rows, self._heat_steps = rows, steps
+            self._redraw_cell_views()
         self.timeline.set_steps(record.snapshot_steps(), title="recorded run", emit=not keep_curve)
 
     def _show_recorded(self, index: int) -> None:
