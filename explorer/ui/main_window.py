@@ -39,6 +39,7 @@ class MainWindow(QMainWindow):
 
     # -- construction ------------------------------------------------------------------------------------
     def _build_tabs(self) -> None:
+        from .tabs.attention import AttentionTab
         from .tabs.convolution import ConvolutionTab
         from .tabs.embeddings import EmbeddingsTab
         from .tabs.planned import PlannedTab
@@ -47,7 +48,9 @@ class MainWindow(QMainWindow):
         self.embeddings = EmbeddingsTab(self.state)
         self.recurrent = RecurrentTab(self.state)
         self.convolution = ConvolutionTab(self.state)
-        built = {"Embeddings": self.embeddings, "Recurrent": self.recurrent, "Convolution": self.convolution}
+        self.attention = AttentionTab(self.state)
+        built = {"Embeddings": self.embeddings, "Recurrent": self.recurrent, "Convolution": self.convolution,
+                 "Attention": self.attention}
         for name in TAB_NAMES:
             self.tabs.addTab(built.get(name) or PlannedTab(name), name.replace("&", "&&"))
 

@@ -277,7 +277,7 @@ class Word2VecJob(Job):
     def snapshot(self, step: int) -> EmbeddingSnapshot:
         weight = self.model.inp.weight
         vectors = frozen_array(weight)
-        coords, explained = pca_2d_torch(weight, normalise=True)  # cosine geometry, as search and the other projections
+        coords, explained = pca_2d_torch(weight, normalise=True)  # cosine geometry, as in search
         if self._prev_coords is not None:
             coords = procrustes_align(coords, self._prev_coords)
         self._prev_coords = coords

@@ -322,8 +322,9 @@ class EmbeddingsTab(JobTab):
     def _highlight(self, i: int, hits) -> None:
         """Mark a searched word and its neighbours; make it the focus of the negative-sampling view."""
         self.map.mark([i] + [j for j, _ in hits])
+        changed = self._focus != self.explorer.words[i]
         self._focus = self.explorer.words[i]
-        if self._mine() and self.runner.is_active() and isinstance(self.runner.job, Word2VecJob):
+        if changed and self._mine() and self.runner.is_active() and isinstance(self.runner.job, Word2VecJob):
             self.runner.set_live("focus_word", self._focus)
 
     # -- training -----------------------------------------------------------------------------------------
@@ -415,6 +416,9 @@ class EmbeddingsTab(JobTab):
         if has_vectors:
             self.explorer.set_snapshot(snap)
             self._reproject()
+            if self._focus in self.explorer.index and self.explorer.answers.count() == 0:
+                # the searched word's neighbours follow training (an analogy on screen is left alone)
+                self.explorer.look_up(self._focus)
         page = self.pages.currentWidget()
         if page is self.ns_page:
             self.ns_page.show_snapshot(snap)

@@ -107,6 +107,7 @@ class AttentionMapPanel(PlotPanel):
         self._shape = None
         self._lut = masked_lookup_table()
         self.markers = pg.ScatterPlotItem(symbol="o", size=9, pen=pg.mkPen("#ff4040", width=2), brush=None)
+        self.markers.setZValue(5)  # above the tiles
         self.plot_item.addItem(self.markers)
         self.frame = pg.PlotCurveItem(pen=pg.mkPen(theme.curve_color(1), width=3))
         self.frame.setZValue(10)

@@ -51,8 +51,9 @@ class EmbeddingMap:
         self._history: list[np.ndarray] = []
         self.trail_items = []
         for age in range(TRAIL_LENGTH):
-            alpha = int(230 * (1 - age / TRAIL_LENGTH) ** 1.5) + 15
-            item = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((220, 40, 40, alpha), width=2))
+            fresh = 1 - age / TRAIL_LENGTH
+            item = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((220, 40, 40, int(200 * fresh ** 2.5) + 12),
+                                                                  width=1 + 1.5 * fresh))
             item.setZValue(18)
             plot.addItem(item)
             self.trail_items.append(item)
