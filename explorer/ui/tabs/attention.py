@@ -32,6 +32,7 @@ OPEN_FILE = "__open__"
 MODEL_LOCK = threading.Lock()  # the job module caches one rebuilt model: one worker at a time uses it
 MEMORY_LIMIT = 3 * 2**30  # bytes that the matrices of a typed text may take (weights and scores, with copies)
 BARS = 20
+HIT = "best head on the task's key (probe)"
 COST_SHORT = {"full attention": "full attention", "full attention (fused kernel)": "full (fused kernel)",
               "local attention": "local (window 32)", "low-rank attention": "low-rank (k = 32)",
               "LSTM layer": "LSTM", "causal conv layer": "causal conv (k = 3)"}
@@ -188,7 +189,7 @@ class AttentionTab(JobTab):
         self.links_panel = TokenLinksPanel()
         self.view_info = QLabel("The heatmaps appear once the model has trained a step (press Train).")
         self.view_info.setWordWrap(True)
-        top = QSplitter(Qt.Orientation.Horizontal)
+        self.top_split = top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.grid_panel)
         top.addWidget(self.head_panel)
         top.setSizes([520, 480])
@@ -208,8 +209,7 @@ class AttentionTab(JobTab):
         self.val_curve = self.loss_panel.add_curve("validation loss", width=3)
         self.acc_panel = PlotPanel("Accuracy and attention on the right key", "step", "share")
         self.acc_curve = self.acc_panel.add_curve("validation accuracy")
-        self.hit_curve = self.acc_panel.add_curve("best head on the task's key (probe)")
-        self.acc_panel.legend.setOffset((10, -10))  # bottom left: accuracy rises from there
+        self.acc_panel.legend.setOffset((-10, -10))  # bottom right: accuracy is high there
         self.acc_panel.plot_item.setYRange(0, 1.02)
         self.chance_line = pg.InfiniteLine(angle=0, pen=pg.mkPen((150, 150, 150), style=Qt.PenStyle.DashLine),
                                            label="chance", labelOpts={"position": 0.92})
@@ -272,6 +272,7 @@ class AttentionTab(JobTab):
         self.bars_panel = PlotPanel("Next character after the prompt", "character", "probability")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=theme.curve_color(0))
         self.bars_panel.plot_item.addItem(self.bars)
+        self.bars_panel.plot_item.getAxis("left").enableAutoSIPrefix(False)
         self.bars_panel.set_data_provider(self._bars_csv)
         row = QHBoxLayout()
         row.addWidget(QLabel("Prompt"))
@@ -394,8 +395,9 @@ class AttentionTab(JobTab):
 
     def _reset_training_views(self) -> None:
         self.show_banner("")
-        for curve in (self.train_curve, self.val_curve, self.acc_curve, self.hit_curve):
+        for curve in (self.train_curve, self.val_curve, self.acc_curve):
             curve.clear()
+        self.acc_panel.remove_curve(HIT)
         for panel in (self.loss_panel, self.acc_panel):
             panel.request_redraw()
         self._val_steps = set()
@@ -432,11 +434,12 @@ class AttentionTab(JobTab):
             self._val_steps.add(val_step)
             self.acc_curve.append(val_step, snap.accuracy)
         expected = np.asarray(snap.expected_keys)
-        if (expected >= 0).any() and (not len(self.hit_curve) or snap.step > self.hit_curve.x[-1]):
+        hits = self.acc_panel.curves.get(HIT)
+        if (expected >= 0).any() and (hits is None or not len(hits) or snap.step > hits.x[-1]):
             from ...data.attention_tasks import attention_hit_rate
 
             rate = max(attention_hit_rate(layer, expected) for layer in snap.attention)
-            self.hit_curve.append(snap.step, rate)
+            (hits or self.acc_panel.add_curve(HIT)).append(snap.step, rate)
         self.chance_line.setPos(snap.chance)
         self.chance_line.setVisible(True)
         self.acc_panel.request_redraw()
@@ -516,6 +519,10 @@ class AttentionTab(JobTab):
         self.query_box.blockSignals(False)
         layer, head, q, mode = self.layer_box.value() - 1, self.head_box.value() - 1, self.query_box.value(), self.mode()
         grid, k = view.pooled(mode, display_cap(L * H))
+        if grid.shape[:2] != self.grid_panel.values.shape[:2]:  # a wide grid gets more of the width
+            total = sum(self.top_split.sizes()) or 1000
+            share = 0.5 if H <= L else 0.58 if H <= 2 * L else 0.66
+            self.top_split.setSizes([int(total * share), total - int(total * share)])
         self.grid_panel.set_maps(grid, k, view.tokens, range(L), range(H), mode)
         self.grid_panel.select(layer, head)
         self.grid_panel.set_title(f"All layers and heads: {mode} ({view.source})")
@@ -537,15 +544,26 @@ class AttentionTab(JobTab):
             notes.append("Grey: masked keys (the future, under the causal mask).")
         if rows.size:
             notes.append("Red circles: where the task needs a head to look.")
-        if self.links_panel.outside > 0.005:
-            notes.append(f"Token view: {self.links_panel.outside:.0%} of the weight falls outside the "
-                         f"{self.links_panel.window[1] - self.links_panel.window[0]} positions shown.")
+        notes.append(self._outside_note(view, layer, head, q))
         if view.note:
             notes.append(view.note)
-        self.view_info.setText(" ".join(notes))
+        self.view_info.setText(" ".join(n for n in notes if n))
         for panel in (self.grid_panel, self.head_panel, self.links_panel):
             panel.request_redraw()
             panel.redraw_if_visible()
+
+    def _outside_note(self, view: AttentionView, layer: int, head: int, q: int) -> str:
+        """What the token view leaves out: the share of the weight on keys outside its window, and the top one."""
+        share = self.links_panel.outside
+        if share <= 0.005:
+            return ""
+        a, b = self.links_panel.window
+        row = np.array(view.attention[layer, head, q], dtype=np.float64)
+        row[a:b] = -1.0
+        j = int(row.argmax())
+        shown = ">99%" if share > 0.99 else f"{share:.0%}"
+        return (f"Token view: {shown} of the weight falls outside the {b - a} positions shown; the strongest key "
+                f"there is {j} ‘{view.tokens[j]}’ ({row[j]:.2g}).")
 
     def show_text(self) -> None:
         """Show the attention of the shown model on the typed text (in the background; the newest text wins)."""
@@ -651,9 +669,9 @@ class AttentionTab(JobTab):
         self.sim_panel.plot_item.setRange(xRange=(-0.5, context - 0.5), yRange=(-0.5, context - 0.5), padding=0.02)
         texts = {
             "sinusoidal": "PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(p / 10000^(2i/d)): low dimensions "
-                          "turn fast, high ones slowly. Nearby positions have similar encodings (the bright band).",
-            "learned": f"The model's own table of {context} × {width} numbers at step {snap.step:,}"
-                       if snap is not None else "",
+                          "turn fast, high ones slowly. Nearby positions have similar encodings (the dark diagonal band).",
+            "learned": f"The model's own table of {context} × {width} numbers at step {snap.step:,}, learned from a "
+                       f"random start: unlike the sinusoids, neighbours need not be alike." if snap is not None else "",
             "none": "This model adds no positional encoding: attention sees a bag of tokens, and only the causal "
                     "mask (if on) tells positions apart. The matrix is all zeros.",
         }

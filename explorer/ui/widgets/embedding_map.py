@@ -58,6 +58,7 @@ class EmbeddingMap:
             plot.addItem(item)
             self.trail_items.append(item)
         self._marked: list[int] = []
+        self._label_hidden: set[int] = set()
         self._arrow_ids: list[tuple[int, int]] = []
         self.show_key = True  # the colour key in the corner (small side-by-side maps leave it out)
         self.follow = True  # fit the view to the points until the user pans or zooms
@@ -116,6 +117,9 @@ class EmbeddingMap:
         coords = self.last_snapshot.coords
         for item, (x, y) in zip(self.labels, coords[: len(self.labels)]):
             item.setPos(float(x), float(y))
+        self._label_hidden = set()
+        if self._marked:
+            self._place_marks()
 
     def _set_key(self, entries) -> None:
         self.key.clear()
@@ -208,6 +212,12 @@ class EmbeddingMap:
         self.marks.setData(pos=c[ids] if ids else np.zeros((0, 2)))
         for item, i in zip(self.mark_labels, ids):
             item.setPos(float(c[i, 0]), float(c[i, 1]))
+        marked = {i for i in ids if i < len(self.labels)}
+        for i in self._label_hidden - marked:  # a marked word is labelled once, by its mark
+            self.labels[i].setVisible(i < len(c))
+        for i in marked:
+            self.labels[i].setVisible(False)
+        self._label_hidden = marked
         pairs = [(a, b) for a, b in self._arrow_ids if a < len(c) and b < len(c)]
         if pairs:
             xy = np.array([[c[a], c[b]] for a, b in pairs]).reshape(-1, 2)
