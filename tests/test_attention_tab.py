@@ -115,6 +115,11 @@ def test_typed_text_relabels_the_grid_and_a_bad_character_loses_nothing(qtbot, t
     assert tab.text_edit.text() == "abcZ" and tab.current_view().tokens == tuple("abcabcab")
     tab.show_probe()
     assert tab.current_view().tokens == tab._last.tokens and not tab.banner.isVisible()
+    # the typed text can be the probe that training records, to watch its pattern form on the timeline
+    tab.text_edit.setText("abcabcab")
+    tab.record_box.setChecked(True)
+    _train(qtbot, tab, steps=3)
+    assert tab._last.tokens == tuple("abcabcab") and tab.current_view().source.startswith("probe")
 
 
 def test_a_long_text_is_drawn_at_a_lower_resolution_and_stays_readable(qtbot, tab):
