@@ -134,3 +134,18 @@ def test_evaluation_files_and_the_builtin_score(qtbot, tab, tmp_path):
     bad.write_text("nothing useful here\n")
     assert not page.load_analogies(str(bad))
     assert "Could not read" in page.message.text()
+
+
+def test_clicking_a_point_searches_its_word(qtbot, tab):
+    from PySide6.QtCore import QPointF, Qt
+
+    tab.w2v_form.set_value(TINY)
+    _train(qtbot, tab)
+    i = tab.explorer.index["king"]
+    x, y = tab.map.positions()[i]
+    view = tab.map_panel.plot_item.getViewBox()
+    scene = view.mapViewToScene(QPointF(float(x), float(y)))
+    widget_pos = tab.map_panel.plot_widget.mapFromScene(scene)
+    qtbot.mouseClick(tab.map_panel.plot_widget.viewport(), Qt.MouseButton.LeftButton, pos=widget_pos)
+    qtbot.waitUntil(lambda: tab.explorer.search.text() == "king", timeout=5000)
+    assert tab.explorer.neighbours.count() == 10 and tab.map._marked[0] == i

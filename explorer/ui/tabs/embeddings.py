@@ -158,6 +158,7 @@ class EmbeddingsTab(JobTab):
         for side in ("left", "bottom"):
             self.map_panel.plot_item.getAxis(side).enableAutoSIPrefix(False)
         self.map = EmbeddingMap(self.map_panel.plot_item)
+        self.map.on_click = lambda i: self.explorer.look_up(self.map._words[i])  # a click searches the word
         self.map_panel.set_data_provider(self._map_csv)
         self.loss_panel = PlotPanel("Training loss", "step", "loss per pair", y_unit="nats")
         self.loss_curve = self.loss_panel.add_curve("loss")

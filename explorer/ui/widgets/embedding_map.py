@@ -21,6 +21,8 @@ class EmbeddingMap:
                                           hoverSize=11, hoverPen=pg.mkPen("k", width=1.5),
                                           tip=lambda x, y, data: f"{data}  ({x:.3g}, {y:.3g})")
         plot.addItem(self.scatter)
+        self.on_click = None  # called with the clicked word's index (the tab looks it up)
+        self.scatter.sigClicked.connect(self._clicked)
         self.labels: list[pg.TextItem] = []
         self.key = pg.LegendItem(offset=(-10, -10), colCount=2, labelTextSize="8pt",
                                  brush=pg.mkBrush(255, 255, 255, 200), pen=pg.mkPen(180, 180, 180))
@@ -155,6 +157,11 @@ class EmbeddingMap:
         if self._marked or self._arrow_ids:
             self._place_marks()
         self._draw_trails()
+
+    def _clicked(self, _item, points, _event=None) -> None:
+        if self.on_click is None or not len(points) or self._words is None:
+            return
+        self.on_click(self._words.index(points[0].data()))
 
     def _remember(self, coords: np.ndarray) -> None:
         if self._history and self._history[-1].shape != coords.shape:
