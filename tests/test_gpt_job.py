@@ -135,3 +135,18 @@ def test_a_trained_model_attends_where_the_task_says():
     rates = [attention_hit_rate(layer, snap.expected_keys) for layer in snap.attention]
     # with absolute positions the lookup "t - n + 1" is learned directly by a head of the first layer
     assert max(rates) >= 0.9, rates
+
+
+def test_without_a_positional_encoding_the_reverse_task_cannot_be_learned():
+    """The lecture's claim, as a user would check it: switch the encoding off and reversing fails."""
+    accuracy = {}
+    for positional in ("sinusoidal", "none"):
+        cfg = GptConfig(task="reverse", layers=2, heads=2, width=32, context=12, batch_size=32, steps=250,
+                        positional=positional, seed=0)
+        job = GptJob(cfg)
+        _, final = run_to_end(job, snapshot_interval=1e9)
+        assert final.status == FINISHED
+        accuracy[positional] = job.snapshot(final.step).accuracy
+    assert accuracy["sinusoidal"] > 0.95
+    # only the causal mask tells positions apart: far from solved (chance is 1/16)
+    assert accuracy["none"] < 0.5, accuracy

@@ -209,7 +209,7 @@ class AttentionTab(JobTab):
         self.val_curve = self.loss_panel.add_curve("validation loss", width=3)
         self.acc_panel = PlotPanel("Accuracy and attention on the right key", "step", "share")
         self.acc_curve = self.acc_panel.add_curve("validation accuracy")
-        self.acc_panel.legend.setOffset((-10, -10))  # bottom right: accuracy is high there
+        self.acc_panel.legend.setOffset((10, 10))  # top left: early in training accuracy is low, so it is empty
         self.acc_panel.plot_item.setYRange(0, 1.02)
         self.chance_line = pg.InfiniteLine(angle=0, pen=pg.mkPen((150, 150, 150), style=Qt.PenStyle.DashLine),
                                            label="chance", labelOpts={"position": 0.92})
@@ -456,8 +456,9 @@ class AttentionTab(JobTab):
         expected = np.asarray(snap.expected_keys)
         self._snap_view = AttentionView(snap.tokens, snap.attention, snap.scores, f"probe at step {snap.step:,}",
                                         expected if (expected >= 0).any() else None)
+        loss = f"{snap.loss:.3f}" if np.isfinite(snap.loss) else "–"
         self.summary.setText(
-            f"<b>Step {snap.step:,}</b> · loss {snap.loss:.3f} · validation {snap.val_loss:.3f}<br>"
+            f"<b>Step {snap.step:,}</b> · loss {loss} · validation {snap.val_loss:.3f}<br>"
             f"accuracy {snap.accuracy:.0%} (chance {snap.chance:.0%})")
         self._show_sample(snap)
         if not self.prompt_edit.text():
@@ -540,7 +541,7 @@ class AttentionTab(JobTab):
         if max(k, kb) > 1:
             notes.append(f"Long text: the grid is shown at 1/{k} resolution, the enlarged head at 1/{kb} (each cell "
                          f"the maximum of its block; hover names the positions).")
-        if np.isnan(view.scores).any():
+        if view.has_masked:
             notes.append("Grey: masked keys (the future, under the causal mask).")
         if rows.size:
             notes.append("Red circles: where the task needs a head to look.")
@@ -673,7 +674,9 @@ class AttentionTab(JobTab):
             "learned": f"The model's own table of {context} × {width} numbers at step {snap.step:,}, learned from a "
                        f"random start: unlike the sinusoids, neighbours need not be alike." if snap is not None else "",
             "none": "This model adds no positional encoding: attention sees a bag of tokens, and only the causal "
-                    "mask (if on) tells positions apart. The matrix is all zeros.",
+                    "mask (if on) tells positions apart. The matrix is all zeros. Train the reverse task with and "
+                    "without an encoding: without, accuracy stays far below 100% (about 20% against 100% in 250 "
+                    "steps of a 2-layer model).",
         }
         self.pos_info.setText(texts[kind] + " Blue: negative, red: positive.")
 

@@ -54,6 +54,13 @@ class AttentionView:
     def length(self) -> int:
         return len(self.tokens)
 
+    @property
+    def has_masked(self) -> bool:
+        """Whether any key is masked (computed once: a long text's scores are large)."""
+        if "masked" not in self._pooled:
+            self._pooled["masked"] = bool(np.isnan(self.scores).any())
+        return self._pooled["masked"]
+
     def pooled(self, mode: str, cap: int) -> tuple[np.ndarray, int]:
         """Values of `mode` ('weights' or 'scores') at most `cap` cells a side (block maximum), and the factor k.
 
@@ -74,6 +81,7 @@ class AttentionView:
         for cap in caps:
             for mode in ("weights", "scores"):
                 self.pooled(mode, cap)
+        _ = self.has_masked
         return self
 
 
@@ -254,36 +262,22 @@ class AttentionMapPanel(PlotPanel):
 
     # -- data ------------------------------------------------------------------------------------------------
     def _csv(self):
+        """One row per cell: (layer, head, query, key, tokens, value, masked), or per block when pooled."""
         name = "weight" if self.mode == "weights" else "score"
-        rows_, cols_ = self.values.shape[:2]
-        if self.k == 1:
-            header = ["layer", "head", "query", "key", "query_token", "key_token", name, "masked"]
-
-            def rows():
-                for r in range(rows_):
-                    for c in range(cols_):
-                        tile = self.values[r, c]
-                        for q in range(tile.shape[0]):
-                            for j in range(tile.shape[1]):
-                                v = float(tile[q, j])
-                                masked = math.isnan(v)
-                                shown = (0.0 if self.mode == "weights" else v) if masked else v
-                                yield (self.layer_ids[r] + 1, self.head_ids[c] + 1, q, j, self.tokens[q],
-                                       self.tokens[j], shown, masked)
-            return header, rows()
-        header = ["layer", "head", "query_from", "query_to", "key_from", "key_to", f"max_{name}", "masked"]
         k, T = self.k, self.length
+        if k == 1:
+            header = ["layer", "head", "query", "key", "query_token", "key_token", name, "masked"]
+        else:
+            header = ["layer", "head", "query_from", "query_to", "key_from", "key_to", f"max_{name}", "masked"]
 
-        def blocks():
-            for r in range(rows_):
-                for c in range(cols_):
-                    tile = self.values[r, c]
-                    for q in range(tile.shape[0]):
-                        for j in range(tile.shape[1]):
-                            v = float(tile[q, j])
-                            yield (self.layer_ids[r] + 1, self.head_ids[c] + 1, q * k, min(T, q * k + k) - 1,
-                                   j * k, min(T, j * k + k) - 1, v, math.isnan(v))
-        return header, blocks()
+        def rows():
+            for (r, c, q, j), v in np.ndenumerate(self.values):
+                masked = math.isnan(float(v))
+                value = 0.0 if masked and self.mode == "weights" else float(v)
+                where = ((q, j, self.tokens[q], self.tokens[j]) if k == 1 else
+                         (q * k, min(T, q * k + k) - 1, j * k, min(T, j * k + k) - 1))
+                yield (self.layer_ids[r] + 1, self.head_ids[c] + 1, *where, value, masked)
+        return header, rows()
 
 
 def _tick(token: str) -> str:
