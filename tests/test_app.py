@@ -210,3 +210,21 @@ def test_search_analogy_and_vector_export_from_the_tab(qtbot, window, tmp_path):
     explorer.export_vectors("tsv", str(tmp_path / "v.tsv"), str(tmp_path / "meta.tsv"))
     meta = (tmp_path / "meta.tsv").read_text().splitlines()
     assert meta[0].split("\t")[:2] == ["word", "count"] and len(meta) == len(words) + 1
+
+
+def test_later_tabs_are_built_when_first_shown_and_open_their_own_runs(qtbot, window, tmp_path):
+    """Only the first tab is built at start-up; a recorded run of another tab's kind opens (and builds) that tab."""
+    from explorer.training.jobs.gpt_job import GptConfig, GptJob
+    from explorer.training.record import RunRecorder
+    from explorer.training.runner import run_to_end
+
+    assert "Attention" not in window._built
+    folder = tmp_path / "gpt-run"
+    job = GptJob(GptConfig(task="copy", layers=1, heads=1, width=8, context=8, batch_size=4, steps=3))
+    recorder = RunRecorder(folder)
+    run_to_end(job, recorder=recorder)
+    assert window.open_run(str(folder), show_dialogs=False)
+    assert window.tabs.currentWidget() is window.attention and "Attention" in window._built
+    assert window.attention.timeline.slider.maximum() >= 1
+    window.tabs.setCurrentIndex(1)  # a click on a tab that was never shown builds it
+    assert window.tabs.currentWidget() is window.recurrent and type(window.recurrent).__name__ == "RecurrentTab"

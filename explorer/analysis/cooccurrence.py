@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:  # scipy.sparse is imported where it is used: it costs ~0.2 s at start-up
+    import scipy.sparse as sp
 
 # Matrices whose smaller side is at most this are decomposed densely (exact, and faster than ARPACK there).
 DENSE_SVD_LIMIT = 256
@@ -20,6 +23,7 @@ def cooccurrence_matrix(
     weighting a pair at distance d adds 1/d instead of 1 (as GloVe does). Negative ids (unknown words
     kept as -1 by Vocab.encode(drop_unknown=False)) hold their position but make no pairs.
     """
+    import scipy.sparse as sp
     if window < 1:
         raise ValueError("window must be at least 1")
     if vocab_size < 1:
@@ -61,6 +65,7 @@ def ppmi(matrix: sp.spmatrix | np.ndarray, alpha: float = 0.75) -> sp.csr_matrix
     alpha = 0.75 (Levy, Goldberg & Dagan 2015) lifts rare contexts' probabilities and so damps the high PMI
     that rare contexts otherwise get. With alpha != 1 the result need not be symmetric.
     """
+    import scipy.sparse as sp
     if alpha <= 0:
         raise ValueError("alpha must be positive")
     counts = sp.csr_matrix(matrix, dtype=np.float64, copy=True)  # canonicalised below: never the caller's
@@ -123,6 +128,7 @@ def truncated_svd(
     decomposed densely. `dim` is capped at the smaller side (at one less on the ARPACK path). Results are
     the same for the same seed; signs are fixed so that each U column's largest-magnitude entry is positive.
     """
+    import scipy.sparse as sp
     if dim < 1:
         raise ValueError("dim must be at least 1")
     if method not in ("arpack", "propack", "randomized"):
@@ -159,6 +165,7 @@ def truncated_svd(
 
 def top_block(matrix: sp.spmatrix | np.ndarray, n: int) -> np.ndarray:
     """The dense n x n block (float32, C-contiguous, for a heatmap) of ids 0..n-1, the n most frequent words."""
+    import scipy.sparse as sp
     if n < 0:
         raise ValueError("n cannot be negative")
     m = sp.csr_matrix(matrix)

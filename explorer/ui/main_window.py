@@ -19,6 +19,9 @@ from .corpus_loader import load_corpus_in_background
 from .widgets.control_bar import format_rate
 
 TAB_NAMES = ("Embeddings", "Recurrent", "Convolution", "Attention", "Pre-train & fine-tune")
+TAB_CLASSES = {"Embeddings": ("embeddings", "EmbeddingsTab"), "Recurrent": ("recurrent", "RecurrentTab"),
+               "Convolution": ("convolution", "ConvolutionTab"), "Attention": ("attention", "AttentionTab"),
+               "Pre-train & fine-tune": ("planned", "PlannedTab")}
 
 
 class MainWindow(QMainWindow):
@@ -39,20 +42,60 @@ class MainWindow(QMainWindow):
 
     # -- construction ------------------------------------------------------------------------------------
     def _build_tabs(self) -> None:
-        from .tabs.attention import AttentionTab
-        from .tabs.convolution import ConvolutionTab
-        from .tabs.embeddings import EmbeddingsTab
-        from .tabs.planned import PlannedTab
-        from .tabs.recurrent import RecurrentTab
-
-        self.embeddings = EmbeddingsTab(self.state)
-        self.recurrent = RecurrentTab(self.state)
-        self.convolution = ConvolutionTab(self.state)
-        self.attention = AttentionTab(self.state)
-        built = {"Embeddings": self.embeddings, "Recurrent": self.recurrent, "Convolution": self.convolution,
-                 "Attention": self.attention}
+        """The first tab is built now; the others when first shown or first asked for (start-up stays short)."""
+        self._built: dict[str, QWidget] = {}
+        self._placeholders: dict[str, QWidget] = {}
         for name in TAB_NAMES:
-            self.tabs.addTab(built.get(name) or PlannedTab(name), name.replace("&", "&&"))
+            page = QWidget()
+            self._placeholders[name] = page
+            self.tabs.addTab(page, name.replace("&", "&&"))
+        self._tab(TAB_NAMES[0])
+        self.tabs.currentChanged.connect(lambda i: self._tab(TAB_NAMES[i]) if 0 <= i < len(TAB_NAMES) else None)
+
+    def _tab(self, name: str) -> QWidget:
+        """The tab called `name`, built (and put in place of its placeholder) on first use."""
+        if name in self._built:
+            return self._built[name]
+        module, cls = TAB_CLASSES[name]
+        import importlib
+
+        factory = getattr(importlib.import_module(f".tabs.{module}", __package__), cls)
+        tab = factory(name) if cls == "PlannedTab" else factory(self.state)
+        self._built[name] = tab
+        for spec, corpus in self.state.corpora.items():  # files opened before this tab existed
+            if hasattr(tab, "_add_corpus_choice"):
+                tab._add_corpus_choice(spec, corpus.name)
+        placeholder = self._placeholders.pop(name)
+        index = self.tabs.indexOf(placeholder)
+        current = self.tabs.currentIndex() == index
+        self.tabs.blockSignals(True)
+        self.tabs.removeTab(index)
+        self.tabs.insertTab(index, tab, name.replace("&", "&&"))
+        if current:
+            self.tabs.setCurrentIndex(index)
+        self.tabs.blockSignals(False)
+        placeholder.deleteLater()
+        return tab
+
+    @property
+    def embeddings(self):
+        return self._tab("Embeddings")
+
+    @property
+    def recurrent(self):
+        return self._tab("Recurrent")
+
+    @property
+    def convolution(self):
+        return self._tab("Convolution")
+
+    @property
+    def attention(self):
+        return self._tab("Attention")
+
+    @property
+    def gpt(self):
+        return self._tab("Pre-train & fine-tune")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -162,9 +205,10 @@ class MainWindow(QMainWindow):
         """Open a recorded run in the tab that shows its kind of job; a damaged run gets a message."""
         try:
             record = open_run(folder)
-            tab = next((t for t in (self.embeddings, self.convolution) if t.handles(record.kind)), None)
-            if tab is None:
+            name = next((n for n in TAB_NAMES if record.kind in _tab_kinds(n)), None)
+            if name is None:
                 raise RunError(f"No tab can show a run of kind '{record.kind}' yet.")
+            tab = self._tab(name)
             tab.show_run(record)
         except RunError as exc:
             self.statusBar().showMessage(str(exc), 15000)
@@ -246,3 +290,11 @@ class MainWindow(QMainWindow):
             load.cancel()
         self.state.runner.shutdown(wait_ms=10000)
         super().closeEvent(event)
+
+
+def _tab_kinds(name: str) -> tuple[str, ...]:
+    """The kinds of run a tab shows, read from its class (without building the tab)."""
+    import importlib
+
+    module, cls = TAB_CLASSES[name]
+    return getattr(getattr(importlib.import_module(f".tabs.{module}", __package__), cls), "kinds", ())

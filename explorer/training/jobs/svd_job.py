@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:  # scipy.sparse is imported where it is used: it costs ~0.2 s at start-up
+    import scipy.sparse as sp
 
 from ...analysis import cooccurrence as cooc
 from ...analysis.projection import pca_2d, procrustes_align
@@ -100,6 +102,7 @@ def count_chunk(ids: np.ndarray, start: int, stop: int, vocab_size: int, window:
     Summed over consecutive chunks, C1 + C1^T is cooccurrence_matrix(ids, ...) (the pairs that straddle two
     chunks belong to the chunk of their first word).
     """
+    import scipy.sparse as sp
     n = ids.size
     rows, cols, data = [], [], []
     for offset in range(1, window + 1):
@@ -128,6 +131,7 @@ class SvdJob(Job):
     throughput_unit = "words/s"
 
     def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+        import scipy.sparse as sp
         cfg = self.config
         if cfg.weighting not in WEIGHTINGS:
             raise ValueError(f"weighting must be one of {', '.join(WEIGHTINGS)}")

@@ -27,7 +27,8 @@ class ControlBar(QWidget):
     def __init__(self, runner: JobRunner, owner: object, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner, self.owner = runner, owner
-        self.train_btn = QPushButton("Train")
+        self.start_text = "Train"
+        self.train_btn = QPushButton(self.start_text)
         self.train_btn.setToolTip("Start training with the settings in the form (stops any job that runs)")
         self.pause_btn = QPushButton("Pause")
         self.pause_btn.setToolTip("Pause or resume the job")
@@ -65,6 +66,11 @@ class ControlBar(QWidget):
         """True when the runner's current job was started from this bar's tab."""
         return getattr(self.runner, "owner", None) is self.owner
 
+    def set_start_text(self, text: str) -> None:
+        """What the start button says while nothing of this tab runs (e.g. "Pre-train" or "Fine-tune")."""
+        self.start_text = text
+        self._on_status(self.runner.status)
+
     def _toggle_pause(self) -> None:
         if self.runner.status == "paused":
             self.runner.resume()
@@ -77,7 +83,7 @@ class ControlBar(QWidget):
         self.step_btn.setEnabled(active)
         self.stop_btn.setEnabled(active)
         self.pause_btn.setText("Resume" if active and status == "paused" else "Pause")
-        self.train_btn.setText("Restart" if active else "Train")
+        self.train_btn.setText("Restart" if active else self.start_text)
         if active:
             self.runner.set_speed(self.speed.currentData())
         if not active and self.mine() and status not in ("running", "paused"):
