@@ -6,7 +6,8 @@ most every 50 ms and at most 10% of the time) and once with the command line's (
 validation loss every 25 steps in both; against a plain loop of the
 same model, optimizer, batch size and batches (forward, cross-entropy, backward, AdamW step, loss read back).
 Rounds alternate between the two; the medians of tokens per second are compared. Set-up (corpus, model) is
-not timed.
+not timed. With --preset NAME the job is the pre-training job (PretrainJob, kind "gpt_pretrain") with that
+model size's layers, heads, width, context, batch size and learning rate (--steps still sets the steps).
 
 Part 2: forward + backward time of one layer against sequence length for full attention (as written, and the
 fused kernel), local and low-rank attention, an LSTM and a causal convolution, and the log-log slopes fitted
@@ -14,11 +15,12 @@ over the longer half of the lengths (~2 for quadratic, ~1 for linear cost).
 
 Usage: python bench/gpt_training.py [--corpus resources/corpora/austen-novels.txt.gz] [--steps 150] [--rounds 5]
                                     [--threads N] [--lengths 256,...,16384] [--quadratic-max 4096]
-                                    [--skip-cost]
+                                    [--skip-cost] [--preset tiny|small|medium|large]
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -34,13 +36,15 @@ from explorer.analysis.attention_cost import KINDS, fitted_slope, kind_label, me
 from explorer.data.tasks import char_ids, char_lm_batch  # noqa: E402
 from explorer.device import training_threads  # noqa: E402
 from explorer.training.jobs.gpt_job import VAL_SHARE, GptConfig, GptJob, build_model  # noqa: E402
+from explorer.training.jobs.pretrain_job import PRESETS, PretrainConfig, PretrainJob, apply_preset  # noqa: E402
 from explorer.training.jobs.word2vec_job import load_corpus_spec  # noqa: E402
 from explorer.training.runner import FINISHED, run_job  # noqa: E402
 
 
 def job_round(cfg: GptConfig, corpus, snapshot_interval: float) -> tuple[float, int]:
-    """Tokens/s of one run of the job through the runner (after set-up and the first snapshot), and snapshots."""
-    job = GptJob(cfg)
+    """Tokens/s of one run of the job through the runner (after set-up and the first snapshot), and snapshots;
+    the job is a PretrainJob for a PretrainConfig, else a GptJob."""
+    job = PretrainJob(cfg) if isinstance(cfg, PretrainConfig) else GptJob(cfg)
     job.preloaded_corpus = corpus
     gen = run_job(job, snapshot_interval=snapshot_interval)
     next(gen)  # set-up and the step-0 snapshot: not timed
@@ -91,14 +95,19 @@ def main() -> None:
                     help="longest length measured for full attention (as written its T x T matrices grow fast)")
     ap.add_argument("--cost-repeats", type=int, default=3)
     ap.add_argument("--skip-cost", action="store_true", help="only the training comparison")
+    ap.add_argument("--preset", choices=tuple(PRESETS), default=None,
+                    help="compare the pre-training job (PretrainJob) with this model size instead of the GptJob")
     args = ap.parse_args()
     torch.set_num_threads(args.threads or training_threads())
     corpus = load_corpus_spec(args.corpus)
-    cfg = GptConfig(task="characters", corpus=args.corpus, steps=args.steps)
+    if args.preset:
+        cfg = dataclasses.replace(apply_preset(PretrainConfig(corpus=args.corpus), args.preset), steps=args.steps)
+    else:
+        cfg = GptConfig(task="characters", corpus=args.corpus, steps=args.steps)
     tokenizer, ids = char_ids(corpus.text)
     train_ids = ids[: int(len(ids) * (1 - VAL_SHARE))]
-    job_round(GptConfig(**{**cfg.__dict__, "steps": 5}), corpus, 0.05)  # warm-up of both paths, untimed
-    plain_round(GptConfig(**{**cfg.__dict__, "steps": 5}), train_ids, len(tokenizer))
+    job_round(dataclasses.replace(cfg, steps=5), corpus, 0.05)  # warm-up of both paths, untimed
+    plain_round(dataclasses.replace(cfg, steps=5), train_ids, len(tokenizer))
     job_rates, slow_rates, plain_rates, snaps, slow_snaps = [], [], [], [], []
     for _ in range(max(1, args.rounds)):
         rate, n = job_round(cfg, corpus, 0.05)  # the UI's setting (the runner's default)
@@ -111,9 +120,10 @@ def main() -> None:
     job_rate, plain_rate = statistics.median(job_rates), statistics.median(plain_rates)
     slow_rate = statistics.median(slow_rates)
     n_params = sum(p.numel() for p in build_model(cfg, len(tokenizer)).parameters())
-    print(f"corpus {corpus.name}: {len(ids):,} characters, {len(tokenizer)} distinct; tiny GPT {cfg.layers} layers, "
-          f"{cfg.heads} heads, width {cfg.width}, context {cfg.context}, {n_params:,} parameters; batch "
-          f"{cfg.batch_size}; {args.rounds} rounds of {args.steps} steps; torch {torch.__version__}, "
+    model_name = f"pre-training job, preset {args.preset}:" if args.preset else "tiny GPT"
+    print(f"corpus {corpus.name}: {len(ids):,} characters, {len(tokenizer)} distinct; {model_name} "
+          f"{cfg.layers} layers, {cfg.heads} heads, width {cfg.width}, context {cfg.context}, {n_params:,} "
+          f"parameters; batch {cfg.batch_size}; {args.rounds} rounds of {args.steps} steps; torch {torch.__version__}, "
           f"{torch.get_num_threads()} thread(s)")
     print(f"{'path':<44}{'tokens/s':>12}{'steps/s':>10}")
     per_step = cfg.batch_size * cfg.context
@@ -125,7 +135,8 @@ def main() -> None:
     print(f"snapshots per round: UI {snaps}, CLI {slow_snaps}")
     print(f"job / plain: {job_rate / plain_rate:.3f} with the UI's snapshot rate, {slow_rate / plain_rate:.3f} "
           f"with the command line's")
-    figures = {"bench": "gpt_training", "threads": torch.get_num_threads(), "params": n_params,
+    figures = {"bench": "gpt_training", "preset": args.preset, "threads": torch.get_num_threads(),
+               "params": n_params,
                "job_tokens_per_s": round(job_rate), "job_cli_tokens_per_s": round(slow_rate),
                "plain_tokens_per_s": round(plain_rate), "ratio": round(job_rate / plain_rate, 3),
                "ratio_cli": round(slow_rate / plain_rate, 3)}

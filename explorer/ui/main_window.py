@@ -21,7 +21,7 @@ from .widgets.control_bar import format_rate
 TAB_NAMES = ("Embeddings", "Recurrent", "Convolution", "Attention", "Pre-train & fine-tune")
 TAB_CLASSES = {"Embeddings": ("embeddings", "EmbeddingsTab"), "Recurrent": ("recurrent", "RecurrentTab"),
                "Convolution": ("convolution", "ConvolutionTab"), "Attention": ("attention", "AttentionTab"),
-               "Pre-train & fine-tune": ("planned", "PlannedTab")}
+               "Pre-train & fine-tune": ("gpt", "GptTab")}
 
 
 class MainWindow(QMainWindow):

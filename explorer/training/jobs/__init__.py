@@ -7,3 +7,5 @@ from . import rnn_sweep_job  # noqa: F401
 from . import gpt_job  # noqa: F401
 from . import rnn_compare_job  # noqa: F401
 from . import embedding_compare_job  # noqa: F401
+from . import pretrain_job  # noqa: F401
+from . import finetune_job  # noqa: F401

@@ -322,6 +322,21 @@ class ParamForm(QWidget):
         if self._config is not None:
             self._last_valid = self._config
 
+    def set_fields(self, **values: Any) -> None:
+        """Set fields that the user edits elsewhere (plain fields, hidden rows) and revalidate, keeping what is
+        typed in the visible rows; emits valueChanged when the result is valid and new."""
+        plain = {k: v for k, v in values.items() if k not in self._rows}
+        if plain:
+            self._base = dataclasses.replace(self._base, **plain)
+        self._loading = True
+        try:
+            for name, value in values.items():
+                if name in self._rows:
+                    self._write(self._rows[name], value)
+        finally:
+            self._loading = False
+        self._on_edit("")
+
     def widget_for(self, name: str) -> QWidget:
         """The editor of field `name`."""
         return self._rows[name].widget

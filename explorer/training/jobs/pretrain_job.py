@@ -1,0 +1,79 @@
+"""Training job: GPT pre-training, the tiny GPT on next-character prediction over a corpus, in named sizes.
+
+A pre-training run is a GptJob run of task "characters" whose recorded final snapshot is the saved model: its
+float32 param_vector, with the alphabet and the shape fields, rebuilds the network exactly
+(explorer.training.pretrained reads it back). Timings of the presets through this job, measured on the 2-core
+machine this app was written on with one torch thread (the app leaves the other core to the UI), are in the
+comments beside them.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from ..job import register_job
+from ..params import param
+from .gpt_job import GptConfig, GptJob, GptSnapshot
+
+# Each preset: shape, batch, steps and learning rate; smallest first.
+PRESETS: dict[str, dict] = {
+    # ~1 min on 2 CPU cores (one torch thread); validation loss ~2.0 on Austen
+    "tiny": dict(layers=2, heads=2, width=64, context=64, batch_size=32, steps=600, lr=3e-3),
+    # nanoGPT's CPU setting: ~2 min on 2 CPU cores; validation loss ~1.7
+    "small": dict(layers=4, heads=4, width=128, context=64, batch_size=12, steps=2000, lr=1e-3),
+    # a GPU, or a patient CPU
+    "medium": dict(layers=4, heads=4, width=192, context=128, batch_size=32, steps=3000, lr=1e-3),
+    # nanoGPT's Shakespeare-char shape, for a GPU (batch 48, not 64, to stay inside GptConfig's attention budget)
+    "large": dict(layers=6, heads=6, width=384, context=256, batch_size=48, steps=5000, lr=6e-4),
+}
+RECORD_VECTOR_LIMIT = 300_000  # larger models keep their parameters only in the final recorded snapshot
+
+
+@dataclasses.dataclass
+class PretrainConfig(GptConfig):
+    """A GptConfig for next-character pre-training on a corpus, with a named size (the preset)."""
+
+    task: str = "characters"  # fixed: pre-training is next-token prediction on the corpus
+    corpus: str = "builtin:austen"
+    preset: str = param("tiny", label="Model size", choices=tuple(PRESETS),
+                        help="Layers, heads, width, context, batch size, steps and learning rate together: tiny "
+                             "trains in about a minute on a CPU, small (nanoGPT's CPU setting) in a few; medium "
+                             "and large are meant for a GPU.")
+
+    def check(self) -> dict[str, str]:
+        problems = dict(super().check() or {})
+        if self.task != "characters":
+            problems["task"] = "Pre-training predicts the next character of a corpus: the task must be 'characters'."
+        return problems
+
+
+def apply_preset(cfg: PretrainConfig, name: str) -> PretrainConfig:
+    """A copy of `cfg` with the numbers of preset `name` (and that name in its `preset` field)."""
+    if name not in PRESETS:
+        raise ValueError(f"There is no model size called {name!r}; choose one of: {', '.join(PRESETS)}.")
+    return dataclasses.replace(cfg, preset=name, **PRESETS[name])
+
+
+@register_job
+class PretrainJob(GptJob):
+    """The tiny GPT pre-trained on next-character prediction; the final snapshot of its run is the saved model."""
+
+    kind = "gpt_pretrain"
+    title = "GPT pre-training"
+    config_cls = PretrainConfig
+    snapshot_cls = GptSnapshot
+
+    def setup(self, cancelled=lambda: False) -> None:
+        if self.config.task != "characters":
+            self.config = dataclasses.replace(self.config, task="characters")
+        super().setup(cancelled)
+
+    def record_snapshot(self, snap: GptSnapshot) -> GptSnapshot:
+        """Recorded snapshots of a large model keep their parameters only at the last step (the saved model);
+        a 10 M-parameter model would otherwise write 40 MB for each of the run's 60 snapshots."""
+        if snap.step >= self.total_steps or snap.param_vector.size <= RECORD_VECTOR_LIMIT:
+            return snap
+        import numpy as np
+
+        from ..job import frozen_array
+
+        return dataclasses.replace(snap, param_vector=frozen_array(np.zeros(0)))

@@ -1,0 +1,130 @@
+"""The Pre-train & fine-tune tab as a user drives it: pre-train, fine-tune four ways, sweep, look, measure."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from explorer.paths import runs_dir
+from explorer.training.jobs import pretrain_job
+from explorer.training.jobs.finetune_job import FinetuneConfig
+from explorer.training.jobs.pretrain_job import PretrainConfig, PretrainJob
+from explorer.training.record import RunRecorder, new_run_folder
+from explorer.training.runner import run_to_end
+from explorer.ui.tabs.gpt import CHANGES, COST, FINETUNE, PRETRAIN, SWEEP
+
+TINY = dict(layers=2, heads=2, width=16, context=16, batch_size=8, steps=12, lr=3e-3)
+
+
+def _pretrained_run():
+    """A finished pre-training run in the runs folder, as an earlier session of the app would leave it."""
+    job = PretrainJob(PretrainConfig(**TINY))
+    _, final = run_to_end(job, recorder=RunRecorder(new_run_folder(runs_dir(), job.kind)))
+    assert final.status == "finished", final.message
+
+
+@pytest.fixture
+def tab(app_window):
+    app_window.tabs.setCurrentWidget(app_window.gpt)
+    return app_window.gpt
+
+
+def _start(qtbot, tab, timeout=120000):
+    with qtbot.waitSignal(tab.runner.ended, timeout=timeout) as ended:
+        qtbot.mouseClick(tab.controls.train_btn, Qt.MouseButton.LeftButton)
+    tick = ended.args[0]
+    assert tick.status == "finished", tick.message
+    return tick
+
+
+def test_without_a_model_the_tab_offers_to_pretrain_one_and_then_starts_from_it(qtbot, tab, monkeypatch):
+    assert tab.current_model() is None and tab.offer_button.isVisibleTo(tab)
+    assert tab.pages.currentIndex() == PRETRAIN
+    tab.pages.setCurrentIndex(FINETUNE)
+    qtbot.mouseClick(tab.controls.train_btn, Qt.MouseButton.LeftButton)
+    assert "no pre-trained model" in tab.banner.text().lower() and not tab.runner.is_active()
+    monkeypatch.setitem(pretrain_job.PRESETS, "tiny", TINY)  # the offer's preset, made tiny for the test
+    with qtbot.waitSignal(tab.runner.ended, timeout=120000) as ended:
+        qtbot.mouseClick(tab.offer_button, Qt.MouseButton.LeftButton)
+    assert ended.args[0].status == "finished", ended.args[0].message
+    assert tab.pages.currentIndex() == PRETRAIN and tab.controls.train_btn.text() == "Pre-train"
+    qtbot.waitUntil(lambda: tab.current_model() is not None, timeout=5000)
+    info = tab.current_model()
+    assert info.layers == 2 and info.width == 16 and not tab.offer_button.isVisibleTo(tab)
+    assert len(tab.pre_train_curve) > 0 and "The model writes" in tab.pre_sample.text()
+    assert [b.text() for b in tab.diagram.boxes] == ["embedding", "block 1", "block 2"]
+
+
+def test_four_ways_side_by_side_and_frozen_layers_do_not_move(qtbot, tab):
+    _pretrained_run()
+    tab.refresh_models()
+    assert tab.current_model() is not None
+    tab.pages.setCurrentIndex(FINETUNE)
+    assert tab.controls.train_btn.text() == "Fine-tune"
+    box = tab.diagram.boxes[1]  # block 1: embedding and block 1 are then the lower N = 2
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+    assert tab.diagram.lower == 2 and tab.diagram.boxes[0].isChecked()
+    assert "lower 2 frozen" in tab.way_boxes["frozen"].text()
+    tab.ft_form.set_value(FinetuneConfig(task="classify", source="novels", share=0.1, steps=20, batch_size=8))
+    _start(qtbot, tab)
+    qtbot.waitUntil(lambda: tab._ft is not None and tab._ft.step == 20, timeout=10000)
+    names = sorted(tab.ft_acc_panel.curves)
+    assert len(names) == 4 and len(tab.ft_loss_panel.curves) == 4
+    assert any("from scratch" in n for n in names) and any("lower 2 frozen" in n for n in names)
+    snap = tab._ft
+    assert snap.lower == 2 and list(snap.frozen[:2]) == [True, True]
+
+    tab.pages.setCurrentIndex(CHANGES)
+    frozen = tab.change_bars["frozen"].opts["height"]
+    assert np.all(np.asarray(frozen)[:2] == 0.0) and np.all(np.asarray(frozen)[2:] > 0)
+    assert np.all(np.asarray(tab.change_bars["warm"].opts["height"]) > 0)
+    assert "exactly 0" in tab.change_panel.title
+    assert len(tab.probe_panel.curves) == 5  # before, and after for each way
+    assert tab.after_panel.heatmaps["attention"].image.shape == (16, 16)
+
+
+def test_the_weight_changes_export_as_csv(qtbot, tab, tmp_path):
+    _pretrained_run()
+    tab.refresh_models()
+    tab.pages.setCurrentIndex(FINETUNE)
+    tab.diagram.set_lower(1)
+    tab.ft_form.set_value(FinetuneConfig(task="classify", source="novels", share=0.1, steps=5, batch_size=8))
+    _start(qtbot, tab)
+    qtbot.waitUntil(lambda: tab._ft is not None and tab._ft.step == 5, timeout=10000)
+    tab.pages.setCurrentIndex(CHANGES)
+    path = tmp_path / "change.csv"
+    tab.main_panel.export_csv(path)
+    rows = list(csv.DictReader(path.open()))
+    frozen = [r for r in rows if r["way"] == "frozen" and r["frozen"] == "True"]
+    assert [r["layer"] for r in frozen] == ["embedding"] and float(frozen[0]["relative_change"]) == 0.0
+    assert len(rows) == 4 * 4  # four ways x (embedding, block 1, block 2, output)
+
+
+def test_the_data_efficiency_sweep_draws_one_point_per_share_and_way(qtbot, tab):
+    _pretrained_run()
+    tab.refresh_models()
+    tab.pages.setCurrentIndex(SWEEP)
+    assert tab.controls.train_btn.text() == "Run sweep"
+    tab.ft_form.set_value(FinetuneConfig(task="classify", source="novels", steps=6, batch_size=8))
+    tab.shares_edit.setText("0.05, 0.2")
+    _start(qtbot, tab)
+    qtbot.waitUntil(lambda: tab._sweep is not None and tab._sweep.done == 2, timeout=10000)
+    assert len(tab.sweep_panel.curves) == 4
+    assert all(len(c) == 2 for c in tab.sweep_panel.curves.values())
+    assert tab.sweep_progress.value() == 1000
+
+
+def test_training_against_generation_is_measured_and_explained(qtbot, tab):
+    _pretrained_run()
+    tab.refresh_models()
+    tab.pages.setCurrentIndex(COST)
+    assert tab.gen_longest.maximum() == 16
+    tab.gen_batch.setValue(2)
+    qtbot.mouseClick(tab.gen_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab._gen_worker is None, timeout=60000)
+    assert [r.length for r in tab.gen_rows] == [8, 16]
+    assert len(tab.gen_panel.curves) == 3 and tab.gen_progress.value() == 1000
+    assert "one after another" in tab.gen_info.text() and "ms" in tab.gen_info.text()
+    assert all(r.max_diff < 1e-4 for r in tab.gen_rows)
