@@ -703,6 +703,9 @@ class GptTab(JobTab):
         self.ft_info.setText(f"{snap.description} · {snap.examples:,} labelled training examples · step "
                              f"{snap.step:,}.{dropped}")
         self.summary.setText(f"<b>Validation accuracy at step {snap.step:,}</b><br>" + "<br>".join(rows))
+        stopped = [m for m in getattr(snap, "diverged", ()) if m]
+        if stopped:  # a way that blew up stops with its message; the others go on
+            self.show_banner(" ".join(stopped))
         self.att_way.blockSignals(True)
         current = self.att_way.currentData()
         self.att_way.clear()
