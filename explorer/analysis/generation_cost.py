@@ -14,9 +14,9 @@ Both are measured on deep copies of the caller's model, which is never changed:
 - generation: explorer.models.transformer.generate from a one-token prompt, batch 1, T tokens sampled one after
   another, with the cache and without it (each step a full forward over the whole prefix).
 
-Each timing is the median of `repeats` runs after one untimed warm-up run per length, with
-torch.cuda.synchronize before the clock is read on CUDA. Before timing anything the cache is checked: one full
-forward over T random tokens must give the same logits as T incremental forwards with the cache.
+Each timing is the median of `repeats` runs after one untimed warm-up run per length, with the GPU synchronized
+before the clock is read (CUDA, MPS). Before timing anything the cache is checked: one full forward over T random
+tokens must give the same logits as T incremental forwards with the cache.
 
 Tolerance of that check: the two paths add the same products in a different order (the fused attention kernel
 against attention as written, a T-row matrix product against one-row ones), so they agree only up to float32
@@ -167,9 +167,11 @@ def measure_train_vs_generate(model, lengths: Sequence[int], batch: int = 8, dev
     data_gen = torch.Generator().manual_seed(seed)
     sample_gen = torch.Generator(device=dev).manual_seed(seed)
 
-    def sync() -> None:
+    def sync() -> None:  # kernels run asynchronously on a GPU: wait for them before reading the clock
         if cuda:
             torch.cuda.synchronize(dev)
+        elif dev.type == "mps":
+            torch.mps.synchronize()
 
     def train_step(x) -> None:
         logits = train_model(x[:, :-1])
