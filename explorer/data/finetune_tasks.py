@@ -17,9 +17,10 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import CorpusError
+from .errors import Cancelled, CorpusError
 
 CLASSIFY_SOURCES: dict[str, str] = {
+    "scrambled": "Austen or Austen with each word's letters shuffled",
     "novels": "Which novel: Pride and Prejudice or Persuasion",
     "austen-stdlib": "Austen or Python docstrings",
     "austen-file": "Austen or your file",
@@ -40,6 +41,7 @@ MIN_VAL = 8  # fewest held-out windows per class (or in all, for next-token pred
 VAL_SHARE = 0.15  # the held-out end of every block
 BLOCKS = 10  # most blocks a source is cut into
 VAL_SEED = 12345  # the validation set is the same whatever the seed and share
+SCRAMBLE_SEED = 2024  # the scrambled text is the same in every run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +69,20 @@ class TaskData:
     def examples(self) -> int:
         """How many training examples (passages, or windows) the task keeps."""
         return int(len(self.train_x))
+
+
+def scramble_letters(text: str, seed: int = SCRAMBLE_SEED) -> str:
+    """The text with the letters (A-Z, a-z) of every word shuffled among themselves: the same characters, the
+    same word lengths and spacing, but spelling that no English reader knows ("seldom" -> "mdelos")."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype="<u4").copy()
+    lower = codes | 32
+    letter = (lower >= ord("a")) & (lower <= ord("z"))
+    starts = letter & ~np.concatenate([[False], letter[:-1]])
+    idx = np.flatnonzero(letter)
+    word = np.cumsum(starts)[idx]
+    order = np.argsort(word + np.random.default_rng(seed).random(len(idx)))  # within each word, at random
+    codes[idx] = codes[idx[order]]
+    return codes.astype("<u4").tobytes().decode("utf-32-le")
 
 
 def split_novels(text: str) -> dict[str, str]:
@@ -101,6 +117,12 @@ def _builtin_text(name: str, cancelled: Callable[[], bool]) -> str:
     return _BUILTIN_CACHE[name]
 
 
+def _scrambled_austen(cancelled: Callable[[], bool]) -> str:
+    if "austen-scrambled" not in _BUILTIN_CACHE:
+        _BUILTIN_CACHE["austen-scrambled"] = scramble_letters(_builtin_text("austen", cancelled))
+    return _BUILTIN_CACHE["austen-scrambled"]
+
+
 def _file_text(path: str, cancelled: Callable[[], bool]) -> tuple[str, str]:
     """(file name, text) of the user's file; CorpusError when none is chosen or it cannot be read."""
     if not path:
@@ -117,6 +139,9 @@ def _sources(kind: str, source: str, file_path: str, cancelled: Callable[[], boo
         if source not in CLASSIFY_SOURCES:
             raise CorpusError(f"There is no classification task {source!r}; choose one of: "
                               f"{', '.join(CLASSIFY_SOURCES)}.")
+        if source == "scrambled":
+            austen = _builtin_text("austen", cancelled)
+            return [("Austen", austen), ("Austen, letters shuffled", _scrambled_austen(cancelled))]
         if source == "novels":
             novels = split_novels(_builtin_text("austen", cancelled))
             return [(t, novels[t]) for t in ("Pride and Prejudice", "Persuasion")]
@@ -200,8 +225,6 @@ def build_task(kind: str, source: str, alphabet: tuple[str, ...], context: int, 
     encoded, total, dropped = [], 0, 0
     for name, text in texts:
         if cancelled():
-            from .errors import Cancelled
-
             raise Cancelled("Building the task was cancelled.")
         ids, lost = encode_known(text, tuple(alphabet))
         total, dropped = total + len(ids) + lost, dropped + lost
@@ -234,8 +257,8 @@ def _classification(source, encoded, share, train_rng, val_rng, drop_share, cont
     order, val_order = train_rng.permutation(n * len(encoded)), val_rng.permutation(n_val * len(encoded))
     classes = tuple(name for name, _, _ in encoded)
     description = (f"{' or '.join(classes)}: {n * len(classes):,} training passages of {context} characters "
-                   f"({n:,} per class, {share:.0%} of {full * len(classes):,}), {n_val * len(classes):,} held out"
-                   f"{_dropped_note(drop_share)}.")
+                   f"({n:,} per class, {_percent(share)} of {full * len(classes):,}), {n_val * len(classes):,} "
+                   f"held out{_dropped_note(drop_share)}.")
     return TaskData("classify", source, _ro(np.concatenate(xs)[order]), _ro(np.concatenate(ys)[order]),
                     _ro(np.concatenate(vxs)[val_order]), _ro(np.concatenate(vys)[val_order]), classes,
                     1.0 / len(classes), drop_share, description)
@@ -248,10 +271,14 @@ def _next_token(source, encoded, share, train_rng, val_rng, drop_share, context)
     train = train_w[train_rng.permutation(len(train_w))[:full][:n]]
     val = val_w[val_rng.permutation(len(val_w))[:VAL_WINDOWS]]
     chance = float(np.bincount(val[:, 1:].ravel()).max() / val[:, 1:].size)
-    description = (f"Next character of {name}: {n:,} training windows of {context} characters ({share:.0%} of "
-                   f"{full:,}, {n * context:,} characters), {len(val):,} held out{_dropped_note(drop_share)}.")
+    description = (f"Next character of {name}: {n:,} training windows of {context} characters ({_percent(share)} "
+                   f"of {full:,}, {n * context:,} characters), {len(val):,} held out{_dropped_note(drop_share)}.")
     return TaskData("next-token", source, _ro(train[:, :-1]), _ro(train[:, 1:]), _ro(val[:, :-1]),
                     _ro(val[:, 1:]), (), chance, drop_share, description)
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.3g}%"
 
 
 def _dropped_note(share: float) -> str:

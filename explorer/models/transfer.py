@@ -165,10 +165,12 @@ def relative_change(model: nn.Module, reference: dict[str, torch.Tensor]) -> dic
     return out
 
 
-def linear_probe(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray) -> float:
+def linear_probe(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
+                 max_iter: int = 300) -> float:
     """Validation accuracy of a logistic-regression probe on standardised features (fixed seed).
 
-    train_x (N, D) features with labels train_y (N,); NaN when the training labels hold a single class."""
+    train_x (N, D) features with labels train_y (N,); NaN when the training labels hold a single class. lbfgs
+    stops after max_iter iterations even if it has not converged (a probe over ~80 characters is costly)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -177,6 +179,6 @@ def linear_probe(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, va
     if len(np.unique(train_y)) < 2 or not len(val_y):
         return float("nan")
     scaler = StandardScaler().fit(train_x)
-    probe = LogisticRegression(max_iter=300, random_state=0)
+    probe = LogisticRegression(max_iter=max_iter, random_state=0)
     probe.fit(scaler.transform(train_x), train_y)
     return float(np.mean(probe.predict(scaler.transform(val_x)) == val_y))

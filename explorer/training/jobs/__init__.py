@@ -9,3 +9,4 @@ from . import rnn_compare_job  # noqa: F401
 from . import embedding_compare_job  # noqa: F401
 from . import pretrain_job  # noqa: F401
 from . import finetune_job  # noqa: F401
+from . import finetune_sweep_job  # noqa: F401

@@ -21,8 +21,8 @@ from superqt.utils import FunctionWorker
 
 from ...data.builtin import BUILTIN_CORPORA
 from ...data.finetune_tasks import CLASSIFY_SOURCES, NEXT_TOKEN_SOURCES
-from ...training.jobs.finetune_job import (WAY_LABELS, WAYS, FinetuneConfig, FinetuneJob, FinetuneSnapshot,
-                                           FinetuneSweepConfig, FinetuneSweepJob, FinetuneSweepSnapshot)
+from ...training.jobs.finetune_job import WAYS, FinetuneConfig, FinetuneJob, FinetuneSnapshot, way_label
+from ...training.jobs.finetune_sweep_job import FinetuneSweepConfig, FinetuneSweepJob, FinetuneSweepSnapshot
 from ...training.jobs.gpt_job import GptSnapshot
 from ...training.jobs.pretrain_job import PRESETS, PretrainConfig, PretrainJob, apply_preset
 from ...training.pretrained import find_pretrained
@@ -48,10 +48,6 @@ GEN_CURVES = ("training step: all positions in one pass", "generation with the K
 
 def way_color(way: str):
     return theme.curve_color(WAYS.index(way))
-
-
-def way_label(way: str, lower: int) -> str:
-    return WAY_LABELS[way].replace("N", str(lower))
 
 
 def layer_names(layers: int) -> list[str]:
