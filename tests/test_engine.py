@@ -162,3 +162,14 @@ def test_a_job_can_declare_divergence_with_its_own_message():
     ticks, final = run_to_end(Exploding(RegressionConfig(steps=50)), snapshot_interval=0.0)
     assert final.status == DIVERGED
     assert final.message.startswith("The gradient norm became inf") and final.step == 3
+
+
+def test_a_job_that_needs_few_snapshots_gets_few_and_keeps_every_metric_row():
+    class Sparse(RegressionJob):
+        min_snapshot_interval = 3600.0
+
+    ticks, final = run_to_end(Sparse(RegressionConfig(steps=200)), snapshot_interval=0.0)
+    steps = [t.step for t in ticks if t.snapshot is not None]
+    assert steps == [0, 200] and final.status == "finished"  # the first and the last only
+    rows = sum(len(t.metrics.get("step", [])) for t in ticks) + len(final.metrics.get("step", []))
+    assert rows == 200

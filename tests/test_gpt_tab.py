@@ -80,7 +80,7 @@ def test_four_ways_side_by_side_and_frozen_layers_do_not_move(qtbot, tab):
     frozen = tab.change_bars["frozen"].opts["height"]
     assert np.all(np.asarray(frozen)[:2] == 0.0) and np.all(np.asarray(frozen)[2:] > 0)
     assert np.all(np.asarray(tab.change_bars["warm"].opts["height"]) > 0)
-    assert "exactly 0" in tab.change_panel.title
+    assert "embedding, block 1 — exactly 0" in tab.changes_info.text()
     assert len(tab.probe_panel.curves) == 5  # before, and after for each way
     assert tab.after_panel.heatmaps["attention"].image.shape == (16, 16)
 

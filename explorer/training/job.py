@@ -56,6 +56,7 @@ class Job:
     config_cls: ClassVar[type] = object
     snapshot_cls: ClassVar[type[Snapshot]] = Snapshot
     throughput_unit: ClassVar[str] = "steps/s"
+    min_snapshot_interval: ClassVar[float] = 0.0  # seconds: a job whose views need fewer snapshots says so
 
     def __init__(self, config: Any, device: str = "cpu") -> None:
         self.config = config

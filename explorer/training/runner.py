@@ -145,7 +145,8 @@ def run_job(
             _sleep_until(t_step + 1.0 / control.speed, control, clock)
         now = clock()
         single = control.paused
-        interval = max(snapshot_interval, snap_cost / snapshot_share if snapshot_share > 0 else 0.0)
+        interval = max(snapshot_interval, job.min_snapshot_interval,
+                       snap_cost / snapshot_share if snapshot_share > 0 else 0.0)
         if now - last_tick >= interval or step == total or single:
             if now > last_rate_t:
                 inst = (step - last_rate_step) * job.items_per_step / (now - last_rate_t)
