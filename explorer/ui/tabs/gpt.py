@@ -288,6 +288,10 @@ class GptTab(JobTab):
         for side in ("left", "bottom"):
             self.sweep_panel.plot_item.getAxis(side).enableAutoSIPrefix(False)
         self.sweep_panel.legend.setOffset((10, 10))
+        self.sweep_chance = pg.InfiniteLine(angle=0, pen=pg.mkPen((150, 150, 150), style=Qt.PenStyle.DashLine),
+                                            label="chance", labelOpts={"position": 0.95})
+        self.sweep_chance.setVisible(False)
+        self.sweep_panel.plot_item.addItem(self.sweep_chance)
         self.shares_edit = QLineEdit("0.01, 0.03, 0.1, 0.3, 1")
         self.shares_edit.setToolTip("Shares of the task's training set to fine-tune on, each in (0, 1]; every "
                                     "share gets the same number of steps")
@@ -744,6 +748,8 @@ class GptTab(JobTab):
             self.change_panel.legend.addItem(item, way_label(way, snap.lower))
             self.change_bars[way] = item
         self.change_panel.legend.setVisible(True)
+        top = float(np.nanmax(np.asarray(snap.weight_change, dtype=np.float64), initial=0.0))
+        self.change_panel.plot_item.setYRange(0, max(top, 1e-6) * 2.2, padding=0)  # room for the legend
         self.change_panel.plot_item.setXRange(-0.6, len(groups) - 0.4, padding=0)
         frozen = [g for g, f in zip(groups, snap.frozen) if f]
         self.change_panel.set_title("Weight change per layer")
@@ -756,6 +762,8 @@ class GptTab(JobTab):
         x = np.arange(len(probe_groups), dtype=np.float64)
         self.probe_panel.plot_item.getAxis("bottom").setTicks([[(i, g) for i, g in enumerate(probe_groups)]])
         self.probe_panel.plot_item.setXRange(-0.4, len(probe_groups) - 0.6, padding=0)
+        self.probe_panel.plot_item.setYRange(0, 1.02, padding=0)
+        self.probe_panel.legend.setOffset((10, -10))  # bottom left: probe accuracies sit at or above chance
         before = self.probe_panel.add_curve("before fine-tuning (pre-trained)", (120, 120, 120))
         before.item.setPen(pg.mkPen((120, 120, 120), width=2, style=Qt.PenStyle.DashLine))
         before.set_data(x, np.asarray(snap.probe_before, dtype=np.float64))
@@ -814,6 +822,9 @@ class GptTab(JobTab):
 
     def _show_sweep(self, snap: FinetuneSweepSnapshot) -> None:
         self._sweep = snap
+        if getattr(snap, "chance", 0) > 0:
+            self.sweep_chance.setPos(snap.chance)
+            self.sweep_chance.setVisible(True)
         examples = np.asarray(snap.examples, dtype=np.float64)
         acc = np.asarray(snap.final_accuracy, dtype=np.float64)
         lower = self._lower_of_run()
