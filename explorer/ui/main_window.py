@@ -60,7 +60,7 @@ class MainWindow(QMainWindow):
         import importlib
 
         factory = getattr(importlib.import_module(f".tabs.{module}", __package__), cls)
-        tab = factory(name) if cls == "PlannedTab" else factory(self.state)
+        tab = factory(self.state)
         self._built[name] = tab
         for spec, corpus in self.state.corpora.items():  # files opened before this tab existed
             if hasattr(tab, "_add_corpus_choice"):
