@@ -116,8 +116,8 @@ class GptTab(JobTab):
         self.pre_form.set_hidden_fields(["task", "probe_text", "corpus", "preset"])
         self.preset_box = QComboBox()
         for name, numbers in PRESETS.items():
-            self.preset_box.addItem(f"{name}: {numbers['layers']} blocks × width {numbers['width']}, context "
-                                    f"{numbers['context']}", name)
+            self.preset_box.addItem(f"{name} ({numbers['layers']} × {numbers['width']}, context {numbers['context']})",
+                                    name)
         self.preset_box.setToolTip(PretrainConfig.__dataclass_fields__["preset"].metadata["param"]["help"])
         self.preset_box.activated.connect(lambda _i: self._preset_chosen())
         self.preset_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
