@@ -128,3 +128,45 @@ def test_training_against_generation_is_measured_and_explained(qtbot, tab):
     assert len(tab.gen_panel.curves) == 3 and tab.gen_progress.value() == 1000
     assert "one after another" in tab.gen_info.text() and "ms" in tab.gen_info.text()
     assert all(r.max_diff < 1e-4 for r in tab.gen_rows)
+
+
+def test_a_recorded_fine_tuning_run_reopens_with_its_curves_and_snapshots(qtbot, app_window):
+    _pretrained_run()
+    tab = app_window.gpt
+    tab.refresh_models()
+    tab.pages.setCurrentIndex(FINETUNE)
+    tab.ft_form.set_value(FinetuneConfig(task="classify", source="scrambled", share=0.1, steps=6, batch_size=8))
+    _start(qtbot, tab)
+    folder = tab._live_folder
+    tab._reset_finetune_views()
+    tab.pages.setCurrentIndex(PRETRAIN)
+    assert app_window.open_run(str(folder), show_dialogs=False)
+    assert app_window.tabs.currentWidget() is tab and tab.pages.currentIndex() == FINETUNE
+    assert len(tab.ft_loss_panel.curves) == 4 and len(tab.ft_acc_panel.curves) == 4
+    assert tab.timeline.slider.maximum() >= 1
+    tab.timeline.set_index(0)
+    qtbot.waitUntil(lambda: tab._ft is not None and tab._ft.step == 0, timeout=5000)
+
+
+def test_choosing_a_task_offers_only_its_data_and_a_file_task_asks_for_the_file(qtbot, tab, tmp_path):
+    tab.pages.setCurrentIndex(FINETUNE)
+    task, source = tab.ft_form.widget_for("task"), tab.ft_form.widget_for("source")
+    task.setCurrentIndex(task.findText("next-token"))
+    assert source.currentText() == "stdlib" and "docstrings" in tab.source_label.text()
+    assert source.view().isRowHidden(source.findText("scrambled"))
+    assert not source.view().isRowHidden(source.findText("persuasion"))
+    source.setCurrentIndex(source.findText("file"))
+    assert tab.file_button.isVisibleTo(tab) and tab.file_label.text() == "no file chosen"
+    _pretrained_run()
+    tab.refresh_models()
+    tab.pages.setCurrentIndex(FINETUNE)
+    qtbot.mouseClick(tab.controls.train_btn, Qt.MouseButton.LeftButton)
+    assert "file" in tab.banner.text().lower() and not tab.runner.is_active()  # asked for, nothing lost
+    path = tmp_path / "mine.txt"
+    path.write_text("A short text of my own, repeated so that it has enough characters to fine-tune on. " * 200)
+    tab.set_file(str(path))
+    assert tab.file_label.text() == "mine.txt"
+    tab.ft_form.set_fields(steps=4, batch_size=4)
+    _start(qtbot, tab)
+    qtbot.waitUntil(lambda: tab._ft is not None and tab._ft.step == 4, timeout=10000)
+    assert tab._ft.task == "next-token" and len(tab.ft_acc_panel.curves) == 4

@@ -225,6 +225,7 @@ class GptTab(JobTab):
         self.form = self.pre_form
         self.frames = FrameBudget(self._draw_pending, max_fps=10, share=0.08, parent=self)
         self.ft_form.widget_for("task").currentIndexChanged.connect(self._task_edited)
+        self.ft_form.widget_for("source").currentIndexChanged.connect(lambda _i: self._ft_form_changed())
         self.pre_form.valueChanged.connect(self._pre_form_changed)
         self.ft_form.valueChanged.connect(self._ft_form_changed)
         for form in (self.pre_form, self.ft_form):
@@ -489,12 +490,13 @@ class GptTab(JobTab):
             box.setCurrentIndex(box.findText(next(iter(sources))))
 
     def _ft_form_changed(self, _cfg=None) -> None:
-        cfg = self.ft_form.last_valid_value()
-        if cfg is None:
-            return
-        sources = CLASSIFY_SOURCES if cfg.task == "classify" else NEXT_TOKEN_SOURCES
-        self.source_label.setText(f"Data: {sources[cfg.source]}")
-        needs_file = cfg.source == "file" or cfg.source.endswith("-file")
+        """Describe the chosen data and ask for a file where it needs one (read from the widgets: the form may
+        not be valid yet, e.g. before a model exists)."""
+        task = self.ft_form.widget_for("task").currentText()
+        source = self.ft_form.widget_for("source").currentText()
+        sources = CLASSIFY_SOURCES if task == "classify" else NEXT_TOKEN_SOURCES
+        self.source_label.setText(f"Data: {sources[source]}" if source in sources else "")
+        needs_file = source == "file" or source.endswith("-file")
         self.file_button.setVisible(needs_file)
         self.file_label.setVisible(needs_file)
         self.file_label.setText(Path(self._file).name if self._file else "no file chosen")
