@@ -63,8 +63,13 @@ def test_four_ways_side_by_side_and_frozen_layers_do_not_move(qtbot, tab):
     assert tab.current_model() is not None
     tab.pages.setCurrentIndex(FINETUNE)
     assert tab.controls.train_btn.text() == "Fine-tune"
-    box = tab.diagram.boxes[1]  # block 1: embedding and block 1 are then the lower N = 2
-    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+    def click(box):
+        qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+
+    assert tab.diagram.lower == FinetuneConfig().lower
+    click(tab.diagram.boxes[0])  # unchecking the embedding unchecks every layer above it
+    assert tab.diagram.lower == 0 and not any(b.isChecked() for b in tab.diagram.boxes)
+    click(tab.diagram.boxes[1])  # block 1: embedding and block 1 are then the lower N = 2
     assert tab.diagram.lower == 2 and tab.diagram.boxes[0].isChecked()
     assert "lower 2 frozen" in tab.way_boxes["frozen"].text()
     tab.ft_form.set_value(FinetuneConfig(task="classify", source="novels", share=0.1, steps=20, batch_size=8))

@@ -444,7 +444,7 @@ class GptTab(JobTab):
         self.model_info.setText(f"{info.layers} blocks, {info.heads} heads, width {info.width}, context "
                                 f"{info.context}, {info.positional} positions; validation loss "
                                 f"{info.val_loss:.3f} after {info.step:,} steps.")
-        self.diagram.set_groups(layer_names(info.layers), lower=min(self.diagram.lower or 1, info.layers + 1))
+        self.diagram.set_groups(layer_names(info.layers), lower=min(self.diagram.lower or FinetuneConfig().lower, info.layers + 1))
         self.gen_longest.setMaximum(info.context)
         self.gen_longest.setValue(info.context)
         self._lower_changed(self.diagram.lower)
