@@ -82,12 +82,12 @@ def test_four_ways_side_by_side_and_frozen_layers_do_not_move(qtbot, tab):
     assert snap.lower == 2 and list(snap.frozen[:2]) == [True, True]
 
     tab.pages.setCurrentIndex(CHANGES)
-    frozen = tab.change_bars["frozen"].opts["height"]
+    frozen = tab.changes.change_bars["frozen"].opts["height"]
     assert np.all(np.asarray(frozen)[:2] == 0.0) and np.all(np.asarray(frozen)[2:] > 0)
-    assert np.all(np.asarray(tab.change_bars["warm"].opts["height"]) > 0)
-    assert "embedding, block 1 — exactly 0" in tab.changes_info.text()
-    assert len(tab.probe_panel.curves) == 5  # before, and after for each way
-    assert tab.after_panel.heatmaps["attention"].image.shape == (16, 16)
+    assert np.all(np.asarray(tab.changes.change_bars["warm"].opts["height"]) > 0)
+    assert "embedding, block 1 — exactly 0" in tab.changes.info.text()
+    assert len(tab.changes.probe_panel.curves) == 5  # before, and after for each way
+    assert tab.changes.after_panel.heatmaps["attention"].image.shape == (16, 16)
 
 
 def test_the_weight_changes_export_as_csv(qtbot, tab, tmp_path):
@@ -125,14 +125,14 @@ def test_training_against_generation_is_measured_and_explained(qtbot, tab):
     _pretrained_run()
     tab.refresh_models()
     tab.pages.setCurrentIndex(COST)
-    assert tab.gen_longest.maximum() == 16
-    tab.gen_batch.setValue(2)
-    qtbot.mouseClick(tab.gen_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab._gen_worker is None, timeout=60000)
-    assert [r.length for r in tab.gen_rows] == [8, 16]
-    assert len(tab.gen_panel.curves) == 3 and tab.gen_progress.value() == 1000
-    assert "one after another" in tab.gen_info.text() and "ms" in tab.gen_info.text()
-    assert all(r.max_diff < 1e-4 for r in tab.gen_rows)
+    assert tab.generation.longest.maximum() == 16
+    tab.generation.batch.setValue(2)
+    qtbot.mouseClick(tab.generation.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.generation._worker is None, timeout=60000)
+    assert [r.length for r in tab.generation.rows] == [8, 16]
+    assert len(tab.generation.panel.curves) == 3 and tab.generation.progress.value() == 1000
+    assert "one after another" in tab.generation.info.text() and "ms" in tab.generation.info.text()
+    assert all(r.max_diff < 1e-4 for r in tab.generation.rows)
 
 
 def test_a_recorded_fine_tuning_run_reopens_with_its_curves_and_snapshots(qtbot, app_window):

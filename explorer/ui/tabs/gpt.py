@@ -7,17 +7,14 @@ vs generation (one parallel training pass against token-by-token generation, wit
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit,
-                               QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter, QStackedWidget,
-                               QTabWidget, QVBoxLayout, QWidget)
-from superqt.utils import FunctionWorker
+                               QLineEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSplitter,
+                               QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from ...data.builtin import BUILTIN_CORPORA
 from ...data.finetune_tasks import CLASSIFY_SOURCES, NEXT_TOKEN_SOURCES
@@ -28,7 +25,6 @@ from ...training.jobs.pretrain_job import PRESETS, PretrainConfig, PretrainJob, 
 from ...training.pretrained import find_pretrained
 from ...training.record import RunRecord
 from ...training.runner import Tick
-from .. import theme
 from ..app_state import AppState
 from ..widgets.control_bar import ControlBar
 from ..widgets.frame_budget import FrameBudget
@@ -36,33 +32,19 @@ from ..widgets.layer_diagram import LayerDiagram
 from ..widgets.param_form import ParamForm
 from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
+from .changes_page import ChangesPage, way_color
+from .generation_page import GenerationPage
 from .job_tab import JobTab
 
 OPEN_FILE = "__open__"
 PRETRAIN, FINETUNE, SWEEP, CHANGES, COST = range(5)
 START_TEXT = {PRETRAIN: "Pre-train", FINETUNE: "Fine-tune", SWEEP: "Run sweep", CHANGES: "Fine-tune",
               COST: "Fine-tune"}
-GEN_CURVES = ("training step: all positions in one pass", "generation with the KV cache",
-              "generation without a cache")
-
-
-def way_color(way: str):
-    return theme.curve_color(WAYS.index(way))
 
 
 def layer_names(layers: int) -> list[str]:
     """The groups of a GPT with `layers` blocks, bottom-up, as the transfer code names them."""
     return ["embedding"] + [f"block {i + 1}" for i in range(layers)] + ["output"]
-
-
-def gen_lengths(longest: int) -> list[int]:
-    """Lengths of the training-vs-generation measurement: powers of two from 8, and the longest itself."""
-    out = [2**p for p in range(3, 16) if 2**p < longest]
-    return out + [longest]
-
-
-class _Signals(QObject):
-    progress = Signal(int, int)  # done, total (emitted from a measuring thread)
 
 
 class GptTab(JobTab):
@@ -79,11 +61,6 @@ class GptTab(JobTab):
         self._file = ""
         self._preset = None
         self._running_kind = ""
-        self._gen_worker: FunctionWorker | None = None
-        self._gen_cancel = threading.Event()
-        self._signals = _Signals(self)
-        self._signals.progress.connect(self._gen_progress)
-        self.gen_rows: list = []
         self.models: list = []
 
         # -- left: the model, then the settings of the page in front ------------------------------------------
@@ -209,8 +186,10 @@ class GptTab(JobTab):
         self.pages.addTab(self._pretrain_page(), "Pre-train")
         self.pages.addTab(self._finetune_page(), "Fine-tune")
         self.pages.addTab(self._sweep_page(), "Data efficiency")
-        self.pages.addTab(self._changes_page(), "What changed")
-        self.pages.addTab(self._cost_page(), "Training vs generation")
+        self.changes = ChangesPage()
+        self.generation = GenerationPage(state, self.current_model, self.show_banner)
+        self.pages.addTab(self.changes, "What changed")
+        self.pages.addTab(self.generation, "Training vs generation")
         self.timeline = Timeline()
         self.timeline.indexChanged.connect(self._show_recorded)
         right = QVBoxLayout()
@@ -314,97 +293,11 @@ class GptTab(JobTab):
         lay.addWidget(self.sweep_info)
         return page
 
-    def _changes_page(self) -> QWidget:
-        self.change_panel = PlotPanel("Weight change per layer", "layer", "relative change ‖θ − θ₀‖ / ‖θ₀‖")
-        self.change_panel.plot_item.getAxis("left").enableAutoSIPrefix(False)
-        self.change_panel.set_data_provider(self._change_csv)
-        self.change_bars: dict[str, pg.BarGraphItem] = {}
-        self.probe_panel = PlotPanel("Linear probe of each layer on the task", "layer", "probe accuracy")
-        self.probe_panel.plot_item.getAxis("left").enableAutoSIPrefix(False)
-        self.before_panel = PlotPanel("Attention before fine-tuning", "key", "query")
-        self.after_panel = PlotPanel("Attention after fine-tuning", "key", "query")
-        for panel in (self.before_panel, self.after_panel):
-            panel.add_heatmap("attention")
-            panel.plot_item.invertY(True)
-            panel.plot_item.setAspectLocked(True)
-        self.att_way = QComboBox()
-        self.att_layer, self.att_head = QSpinBox(), QSpinBox()
-        for box in (self.att_layer, self.att_head):
-            box.setRange(1, 1)
-            box.valueChanged.connect(lambda _v: self._draw_attention())
-        self.att_way.currentIndexChanged.connect(lambda _i: self._draw_attention())
-        pick = QHBoxLayout()
-        for text, w in (("After", self.att_way), ("Layer", self.att_layer), ("Head", self.att_head)):
-            pick.addWidget(QLabel(text))
-            pick.addWidget(w)
-        pick.addStretch(1)
-        self.changes_info = QLabel("Fine-tune first: this page compares each way's weights, layers and attention "
-                                   "with where they started.")
-        self.changes_info.setWordWrap(True)
-        top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.change_panel)
-        top.addWidget(self.probe_panel)
-        bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(self.before_panel)
-        bottom.addWidget(self.after_panel)
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.addWidget(top, 1)
-        lay.addLayout(pick)
-        lay.addWidget(bottom, 1)
-        lay.addWidget(self.changes_info)
-        return page
-
-    def _cost_page(self) -> QWidget:
-        self.gen_longest = QSpinBox()
-        self.gen_longest.setRange(8, 4096)
-        self.gen_longest.setValue(64)
-        self.gen_longest.setToolTip("The longest length T measured (at most the model's context)")
-        self.gen_batch = QSpinBox()
-        self.gen_batch.setRange(1, 256)
-        self.gen_batch.setValue(8)
-        self.gen_batch.setToolTip("Sequences in the training step's batch (generation writes one sequence)")
-        self.gen_button = QPushButton("Measure")
-        self.gen_button.setToolTip("Check that cached generation gives the training pass's logits, then time both "
-                                   "at every length (in the background)")
-        self.gen_button.clicked.connect(self.measure_generation)
-        self.gen_cancel_button = QPushButton("Cancel")
-        self.gen_cancel_button.setEnabled(False)
-        self.gen_cancel_button.clicked.connect(self._gen_cancel.set)
-        self.gen_progress = QProgressBar()
-        self.gen_progress.setRange(0, 1000)
-        self.gen_progress.setValue(0)
-        row = QHBoxLayout()
-        for text, w in (("Longest T", self.gen_longest), ("Batch", self.gen_batch)):
-            row.addWidget(QLabel(text))
-            row.addWidget(w)
-        row.addWidget(self.gen_button)
-        row.addWidget(self.gen_cancel_button)
-        row.addWidget(self.gen_progress, 1)
-        self.gen_panel = PlotPanel("Training vs generation: time for T tokens", "sequence length T", "seconds")
-        self.gen_panel.set_log(x=True, y=True)
-        for side in ("left", "bottom"):
-            self.gen_panel.plot_item.getAxis(side).enableAutoSIPrefix(False)
-        self.gen_panel.legend.setOffset((10, 10))
-        self.gen_panel.set_data_provider(self._gen_csv)
-        self.gen_info = QLabel("The notes say a transformer trains sequentially and runs in parallel. Measure it: "
-                               "training scores every position of a sequence in one pass (the causal mask keeps "
-                               "each position from seeing its future), while generation must produce one token "
-                               "after another.")
-        self.gen_info.setWordWrap(True)
-        self.gen_info.setTextFormat(Qt.TextFormat.RichText)
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.addLayout(row)
-        lay.addWidget(self.gen_panel, 1)
-        lay.addWidget(self.gen_info)
-        return page
-
     @property
     def main_panel(self) -> PlotPanel:
         """The panel that File > Export figure writes: the first of the page in front."""
-        return (self.pre_loss_panel, self.ft_acc_panel, self.sweep_panel, self.change_panel,
-                self.gen_panel)[self.pages.currentIndex()]
+        return (self.pre_loss_panel, self.ft_acc_panel, self.sweep_panel, self.changes.change_panel,
+                self.generation.panel)[self.pages.currentIndex()]
 
     # -- models ------------------------------------------------------------------------------------------------
     def refresh_models(self, select: str | Path | None = None) -> None:
@@ -445,8 +338,7 @@ class GptTab(JobTab):
                                 f"{info.context}, {info.positional} positions; validation loss "
                                 f"{info.val_loss:.3f} after {info.step:,} steps.")
         self.diagram.set_groups(layer_names(info.layers), lower=min(self.diagram.lower or FinetuneConfig().lower, info.layers + 1))
-        self.gen_longest.setMaximum(info.context)
-        self.gen_longest.setValue(info.context)
+        self.generation.set_model(info)
         self._lower_changed(self.diagram.lower)
 
     def _lower_changed(self, n: int) -> None:
@@ -534,7 +426,7 @@ class GptTab(JobTab):
             self.form = self.pre_form if index == PRETRAIN else self.ft_form
         self.controls.set_start_text(START_TEXT[index])
         if index == CHANGES:
-            self._draw_changes()
+            self.changes.draw()
 
     # -- starting jobs ------------------------------------------------------------------------------------------
     def start_current(self) -> None:
@@ -617,13 +509,10 @@ class GptTab(JobTab):
         self.start_job(job)
 
     def _reset_finetune_views(self) -> None:
-        for panel in (self.ft_loss_panel, self.ft_acc_panel, self.probe_panel):
+        for panel in (self.ft_loss_panel, self.ft_acc_panel):
             for name in list(panel.curves):
                 panel.remove_curve(name)
-        for item in self.change_bars.values():
-            self.change_panel.plot_item.removeItem(item)
-            self.change_panel.legend.removeItem(item)
-        self.change_bars = {}
+        self.changes.clear()
         self._ft = None
 
     # -- live updates -------------------------------------------------------------------------------------------
@@ -716,111 +605,9 @@ class GptTab(JobTab):
         stopped = [m for m in getattr(snap, "diverged", ()) if m]
         if stopped:  # a way that blew up stops with its message; the others go on
             self.show_banner(" ".join(stopped))
-        self.att_way.blockSignals(True)
-        current = self.att_way.currentData()
-        self.att_way.clear()
-        for way in snap.ways:
-            self.att_way.addItem(way_label(way, snap.lower), way)
-        self.att_way.setCurrentIndex(max(0, self.att_way.findData(current)))
-        self.att_way.blockSignals(False)
-        layers, heads = snap.attention_before.shape[:2]
-        self.att_layer.setRange(1, layers)
-        self.att_head.setRange(1, heads)
+        self.changes.set_snapshot(snap)
         if self.pages.currentIndex() == CHANGES:
-            self._draw_changes()
-
-    def _draw_changes(self) -> None:
-        snap = self._ft
-        if snap is None:
-            return
-        groups = list(snap.groups)
-        ticks = [(i, g) for i, g in enumerate(groups)]
-        self.change_panel.plot_item.getAxis("bottom").setTicks([ticks])
-        n = max(1, len(snap.ways))
-        width = 0.8 / n
-        for item in self.change_bars.values():
-            self.change_panel.plot_item.removeItem(item)
-            self.change_panel.legend.removeItem(item)
-        self.change_bars = {}
-        for i, way in enumerate(snap.ways):
-            x = np.arange(len(groups)) - 0.4 + width * (i + 0.5)
-            heights = np.nan_to_num(np.asarray(snap.weight_change[i], dtype=np.float64))
-            item = pg.BarGraphItem(x=x, height=heights, width=width * 0.9, brush=way_color(way), pen=None)
-            self.change_panel.plot_item.addItem(item)
-            self.change_panel.legend.addItem(item, way_label(way, snap.lower))
-            self.change_bars[way] = item
-        self.change_panel.legend.setVisible(True)
-        top = float(np.nanmax(np.asarray(snap.weight_change, dtype=np.float64), initial=0.0))
-        self.change_panel.plot_item.setYRange(0, max(top, 1e-6) * 2.2, padding=0)  # room for the legend
-        self.change_panel.plot_item.setXRange(-0.6, len(groups) - 0.4, padding=0)
-        frozen = [g for g, f in zip(groups, snap.frozen) if f]
-        self.change_panel.set_title("Weight change per layer")
-        frozen_note = (f" Frozen in '{way_label('frozen', snap.lower)}': {', '.join(frozen)} — exactly 0."
-                       if frozen and "frozen" in snap.ways else "")
-
-        for name in list(self.probe_panel.curves):
-            self.probe_panel.remove_curve(name)
-        probe_groups = list(snap.probe_groups)
-        x = np.arange(len(probe_groups), dtype=np.float64)
-        self.probe_panel.plot_item.getAxis("bottom").setTicks([[(i, g) for i, g in enumerate(probe_groups)]])
-        self.probe_panel.plot_item.setXRange(-0.4, len(probe_groups) - 0.6, padding=0)
-        self.probe_panel.plot_item.setYRange(0, 1.02, padding=0)
-        self.probe_panel.legend.setOffset((10, -10))  # bottom left: probe accuracies sit at or above chance
-        before = self.probe_panel.add_curve("before fine-tuning (pre-trained)", (120, 120, 120))
-        before.item.setPen(pg.mkPen((120, 120, 120), width=2, style=Qt.PenStyle.DashLine))
-        before.set_data(x, np.asarray(snap.probe_before, dtype=np.float64))
-        after = np.asarray(snap.probe_after, dtype=np.float64)
-        if np.isfinite(after).any():
-            for i, way in enumerate(snap.ways):
-                curve = self.probe_panel.add_curve(f"after: {way_label(way, snap.lower)}", way_color(way))
-                curve.item.setSymbol("o")
-                curve.item.setSymbolSize(6)
-                curve.item.setSymbolBrush(way_color(way))
-                curve.set_data(x, after[i])
-            self.probe_panel.set_title("Linear probe of each layer on the task")
-        else:
-            self.probe_panel.set_title("Linear probe of each layer (after fine-tuning: when the run ends)")
-        self.probe_panel.request_redraw()
-        self.probe_panel.redraw_if_visible()
-        self._draw_attention()
-        self.changes_info.setText(
-            "Bars: how far each layer's weights moved from where the way started (0 for frozen layers). Probe: "
-            "accuracy of a logistic regression on each layer's vectors — where the pre-trained model's dashed "
-            "line is already high, the lower layers carry what the task needs." + frozen_note)
-
-    def _draw_attention(self) -> None:
-        snap = self._ft
-        if snap is None or self.att_way.count() == 0:
-            return
-        layer, head = self.att_layer.value() - 1, self.att_head.value() - 1
-        way = self.att_way.currentData()
-        w = list(snap.ways).index(way) if way in snap.ways else 0
-        before = np.nan_to_num(np.asarray(snap.attention_before[layer, head], dtype=np.float32))
-        after = np.nan_to_num(np.asarray(snap.attention_after[w, layer, head], dtype=np.float32))
-        T = before.shape[0]
-        for panel, data, title in ((self.before_panel, before, "Before (pre-trained)"),
-                                   (self.after_panel, after, f"After: {way_label(way, snap.lower)}")):
-            panel.set_heatmap("attention", data, levels=(0.0, max(1e-6, float(data.max()))), rect=(0, 0, T, T))
-            panel.set_title(f"{title} · layer {layer + 1}, head {head + 1}")
-            tokens = list(getattr(snap, "probe_tokens", ()))
-            if len(tokens) == T and T <= 24:  # one readable label per token
-                ticks = [(i + 0.5, t) for i, t in enumerate(tokens)]
-                panel.plot_item.getAxis("bottom").setTicks([ticks])
-                panel.plot_item.getAxis("left").setTicks([ticks])
-            else:  # positions, every 8th
-                ticks = [(i + 0.5, str(i)) for i in range(0, T, 8)]
-                panel.plot_item.getAxis("bottom").setTicks([ticks])
-                panel.plot_item.getAxis("left").setTicks([ticks])
-            panel.request_redraw()
-            panel.redraw_if_visible()
-
-    def _change_csv(self):
-        snap = self._ft
-        header = ["way", "layer", "relative_change", "frozen"]
-        if snap is None:
-            return header, []
-        return header, [(snap.ways[i], g, float(snap.weight_change[i][j]), bool(snap.frozen[j]) and
-                         snap.ways[i] == "frozen") for i in range(len(snap.ways)) for j, g in enumerate(snap.groups)]
+            self.changes.draw()
 
     def _show_sweep(self, snap: FinetuneSweepSnapshot) -> None:
         self._sweep = snap
@@ -858,82 +645,6 @@ class GptTab(JobTab):
         self._page_changed(self.pages.currentIndex())
 
     # -- training vs generation -----------------------------------------------------------------------------
-    def measure_generation(self) -> None:
-        """Time one training step over T positions against generating T tokens, for lengths up to T."""
-        if self._gen_worker is not None:
-            return
-        info = self.current_model()
-        if info is None:
-            self.show_banner("Pre-train a model first: the measurement uses the chosen pre-trained model.")
-            return
-        lengths = gen_lengths(min(self.gen_longest.value(), info.context))
-        self.show_banner("")
-        for name in list(self.gen_panel.curves):
-            self.gen_panel.remove_curve(name)
-        self.gen_rows = []
-        self._gen_cancel.clear()
-        self.gen_progress.setValue(0)
-        worker = FunctionWorker(_measure_generation, str(info.folder), lengths, self.gen_batch.value(),
-                                self.state.device, self._signals.progress.emit, self._gen_cancel.is_set)
-        worker.returned.connect(self._gen_measured)
-        worker.errored.connect(lambda exc: self.show_banner(f"The measurement failed: {exc}"))
-        worker.finished.connect(self._gen_finished)
-        self._gen_worker = worker
-        self.gen_button.setEnabled(False)
-        self.gen_cancel_button.setEnabled(True)
-        self.gen_panel.set_title("Training vs generation: measuring…")
-        worker.start()
-
-    def _gen_progress(self, done: int, total: int) -> None:
-        self.gen_progress.setValue(int(1000 * done / max(1, total)))
-
-    def _gen_measured(self, rows) -> None:
-        self.gen_rows = list(rows)
-        if not self.gen_rows:
-            return
-        n = np.array([r.length for r in self.gen_rows], dtype=np.float64)
-        series = (np.array([r.train_step_s for r in self.gen_rows]),
-                  np.array([r.generate_cached_s for r in self.gen_rows]),
-                  np.array([r.generate_uncached_s for r in self.gen_rows]))
-        for i, (name, values) in enumerate(zip(GEN_CURVES, series)):
-            curve = self.gen_panel.add_curve(name, theme.curve_color(i))
-            curve.item.setSymbol("o")
-            curve.item.setSymbolSize(6)
-            curve.item.setSymbolBrush(theme.curve_color(i))
-            curve.set_data(n, values)
-        self.gen_panel.plot_item.getAxis("bottom").setTicks([[(float(np.log10(v)), f"{int(v):,}") for v in n]])
-        self.gen_panel.request_redraw()
-        self.gen_panel.redraw_if_visible()
-        last = self.gen_rows[-1]
-        batch = self.gen_batch.value()
-        self.gen_info.setText(
-            f"At T = {last.length:,}: one training step over {batch} × {last.length:,} = {batch * last.length:,} "
-            f"positions (forward, backward and update, every position scored at once) takes "
-            f"<b>{last.train_step_s * 1e3:.1f} ms</b>; generating {last.length:,} tokens one after another takes "
-            f"<b>{last.generate_cached_s * 1e3:.1f} ms</b> with the key/value cache and "
-            f"<b>{last.generate_uncached_s * 1e3:.1f} ms</b> without. Training is the parallel part: the causal "
-            f"mask lets one pass predict every position; generation is sequential, because each token needs the "
-            f"one before it. (The cache gave the training pass's logits to within {last.max_diff:.1e}, checked "
-            f"before timing.)")
-        if last.generate_cached_s > last.generate_uncached_s:
-            self.gen_info.setText(self.gen_info.text() + (
-                " Here the cache does not pay: for a model this small and sequences this short, its bookkeeping "
-                "costs more than recomputing the prefix; it pays for longer sequences and larger models (see "
-                "bench/gpt_generation.py: 5.5× faster at T = 512 for a 4 × 128 model)."))
-
-    def _gen_csv(self):
-        header = ["length", "train_step_s", "generate_cached_s", "generate_uncached_s"]
-        return header, [(r.length, r.train_step_s, r.generate_cached_s, r.generate_uncached_s) for r in self.gen_rows]
-
-    def _gen_finished(self) -> None:
-        self._gen_worker = None
-        self.gen_button.setEnabled(True)
-        self.gen_cancel_button.setEnabled(False)
-        cancelled = self._gen_cancel.is_set()
-        if not cancelled:
-            self.gen_progress.setValue(1000)
-        self.gen_panel.set_title("Training vs generation: time for T tokens" + (" (cancelled)" if cancelled else ""))
-
     # -- replay ---------------------------------------------------------------------------------------------------
     def show_run(self, record: RunRecord, keep_curve: bool = False) -> None:
         """Replay a recorded run on the page of its kind."""
@@ -968,15 +679,6 @@ class GptTab(JobTab):
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.Close:
-            self._gen_cancel.set()
+            self.generation.stop()
         return False
 
-
-def _measure_generation(folder: str, lengths, batch: int, device: str, progress, cancelled):
-    """In a worker thread: load the pre-trained model and time training against generation."""
-    from ...analysis.generation_cost import measure_train_vs_generate
-    from ...training.pretrained import load_pretrained
-
-    model = load_pretrained(folder).build_model()
-    return measure_train_vs_generate(model, lengths, batch=batch, device=device, progress=progress,
-                                     cancelled=cancelled)
