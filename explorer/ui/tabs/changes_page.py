@@ -122,7 +122,8 @@ class ChangesPage(QWidget):
         self.probe_panel.plot_item.getAxis("bottom").setTicks([[(i, g) for i, g in enumerate(probe_groups)]])
         self.probe_panel.plot_item.setXRange(-0.4, len(probe_groups) - 0.6, padding=0)
         self.probe_panel.plot_item.setYRange(0, 1.02, padding=0)
-        self.probe_panel.legend.setOffset((10, -10))  # bottom left: probe accuracies sit at or above chance
+        self.probe_panel.legend.setColumnCount(2)  # three short rows: clear of accuracies at or above chance
+        self.probe_panel.legend.setOffset((-10, -10))
         before = self.probe_panel.add_curve("before fine-tuning (pre-trained)", (120, 120, 120))
         before.item.setPen(pg.mkPen((120, 120, 120), width=2, style=Qt.PenStyle.DashLine))
         before.set_data(x, np.asarray(snap.probe_before, dtype=np.float64))
