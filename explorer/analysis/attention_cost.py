@@ -114,6 +114,9 @@ def analytic_bytes(kind: str, length: int, width: int, batch: int, heads: int, w
     return 4 * largest
 
 
+WARMUP_FIRST = 2  # extra untimed passes before the shortest length (its first timings were 2-20x too slow)
+
+
 def measure_layer_cost(kind: str, lengths: Sequence[int], width: int = 64, batch: int = 1, repeats: int = 3,
                        device: str = "cpu", progress: Callable[[int, int], None] | None = None,
                        cancelled: Callable[[], bool] | None = None, heads: int = 4, window: int = 32,
@@ -142,8 +145,12 @@ def measure_layer_cost(kind: str, lengths: Sequence[int], width: int = 64, batch
         if cuda:
             torch.cuda.synchronize(dev)
 
-    for n in lengths:
+    for i, n in enumerate(lengths):
         x = torch.randn(batch, n, width, device=dev, requires_grad=True)
+        if i == 0:  # the layer's very first passes pay one-off costs (kernel choice, allocator, lazy imports)
+            for _ in range(WARMUP_FIRST):
+                run(x)
+                x.grad = None
         times = []
         for r in range(repeats + 1):  # the first run warms up (allocations, kernel choice) and is not timed
             if cancelled is not None and cancelled():
