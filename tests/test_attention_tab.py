@@ -184,21 +184,21 @@ def test_the_positional_encoding_follows_the_model(qtbot, tab):
 
 
 def test_the_cost_measurement_draws_one_curve_per_layer_with_its_slope(qtbot, tab, monkeypatch):
-    from explorer.ui.tabs import attention
+    from explorer.ui.tabs import cost_page
 
-    monkeypatch.setattr(attention, "cost_lengths", lambda longest: (64, 128, 256))
+    monkeypatch.setattr(cost_page, "cost_lengths", lambda longest: (64, 128, 256))
     tab.pages.setCurrentIndex(4)
-    chosen = [k for k, box in tab.kind_boxes.items() if box.isChecked()]
+    chosen = [k for k, box in tab.cost.kind_boxes.items() if box.isChecked()]
     assert len(chosen) == 5
-    tab.measure_button.click()
-    assert not tab.measure_button.isEnabled() and tab.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: tab._cost_worker is None, timeout=60000)
+    tab.cost.measure_button.click()
+    assert not tab.cost.measure_button.isEnabled() and tab.cost.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: tab.cost._worker is None, timeout=60000)
     assert not tab.banner.isVisible(), tab.banner.text()
-    for panel in (tab.time_panel, tab.mem_panel):
+    for panel in (tab.cost.time_panel, tab.cost.mem_panel):
         assert len(panel.curves) == len(chosen) and all("slope" in name for name in panel.curves)
         assert all(list(c.x) == [64, 128, 256] for c in panel.curves.values())
-    assert tab.cost_progress.value() == 1000
-    full = next(c for name, c in tab.mem_panel.curves.items() if name.startswith("full attention"))
+    assert tab.cost.progress.value() == 1000
+    full = next(c for name, c in tab.cost.mem_panel.curves.items() if name.startswith("full attention"))
     assert full.y[-1] / full.y[-2] == pytest.approx(4.0, rel=0.01)  # T x T scores: quadratic memory
 
 
@@ -206,8 +206,8 @@ def test_closing_the_window_stops_a_cost_measurement(qtbot, app_window):
     tab = app_window.attention
     app_window.tabs.setCurrentWidget(tab)
     tab.pages.setCurrentIndex(4)
-    tab.measure_button.click()
-    qtbot.waitUntil(lambda: tab.cost_progress.value() > 0, timeout=20000)
+    tab.cost.measure_button.click()
+    qtbot.waitUntil(lambda: tab.cost.progress.value() > 0, timeout=20000)
     app_window.close()
-    qtbot.waitUntil(lambda: tab._cost_worker is None, timeout=20000)
-    assert len(tab.time_panel.curves) < 5  # stopped before the end
+    qtbot.waitUntil(lambda: tab.cost._worker is None, timeout=20000)
+    assert len(tab.cost.time_panel.curves) < 5  # stopped before the end

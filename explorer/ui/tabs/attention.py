@@ -6,13 +6,12 @@ import threading
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox,
                                QSplitter, QTabWidget, QTextEdit, QVBoxLayout, QWidget)
-from superqt.utils import FunctionWorker, GeneratorWorker
+from superqt.utils import FunctionWorker
 
-from ...analysis.attention_cost import ANALYTIC, KINDS, fitted_slope, measure_layer_cost
 from ...data.builtin import BUILTIN_CORPORA
 from ...training.jobs.gpt_job import (VAL_EVERY, VISIBLE, GptConfig, GptJob, GptSnapshot, attention_for_text,
                                       generate_text, load_model, next_token_probs)
@@ -26,6 +25,7 @@ from ..widgets.frame_budget import FrameBudget
 from ..widgets.param_form import ParamForm
 from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
+from .cost_page import CostPage
 from .job_tab import JobTab
 
 OPEN_FILE = "__open__"
@@ -33,20 +33,7 @@ MODEL_LOCK = threading.Lock()  # the job module caches one rebuilt model: one wo
 MEMORY_LIMIT = 3 * 2**30  # bytes that the matrices of a typed text may take (weights and scores, with copies)
 BARS = 20
 HIT = "best head on the task's key (probe)"
-COST_SHORT = {"full attention": "full attention", "full attention (fused kernel)": "full (fused kernel)",
-              "local attention": "local (window 32)", "low-rank attention": "low-rank (k = 32)",
-              "LSTM layer": "LSTM", "causal conv layer": "causal conv (k = 3)"}
-COST_DEFAULT = ("full attention", "local attention", "low-rank attention", "LSTM layer", "causal conv layer")
 FROM_VISIBLE = {v: k for k, v in VISIBLE.items()}
-
-
-def cost_lengths(longest: int) -> tuple[int, ...]:
-    """Sequence lengths of a cost measurement: powers of two from 32 up to `longest`."""
-    return tuple(2**p for p in range(5, 15) if 2**p <= longest)
-
-
-class _CostSignals(QObject):
-    progress = Signal(int, int)  # done, total: emitted from the measuring thread, received in the UI thread
 
 
 class AttentionTab(JobTab):
@@ -68,11 +55,6 @@ class AttentionTab(JobTab):
         self._pos_key = None
         self._pos_due = True
         self._val_steps: set[int] = set()
-        self._cost_worker: GeneratorWorker | None = None
-        self._cost_cancel = threading.Event()
-        self._cost_signals = _CostSignals(self)
-        self._cost_signals.progress.connect(self._cost_progress)
-        self._cost_rows: dict[str, list] = {}
         self.next_probs: tuple[tuple[str, ...], np.ndarray] | None = None
 
         self.form = ParamForm(GptConfig)
@@ -152,7 +134,8 @@ class AttentionTab(JobTab):
         self.pages.addTab(self._training_page(), "Training")
         self.pages.addTab(self._positions_page(), "Positions")
         self.pages.addTab(self._generate_page(), "Generate")
-        self.pages.addTab(self._cost_page(), "Cost")
+        self.cost = CostPage(state, self.show_banner)
+        self.pages.addTab(self.cost, "Cost")
         self.timeline = Timeline()
         self.timeline.indexChanged.connect(self._show_recorded)
         right = QVBoxLayout()
@@ -291,71 +274,11 @@ class AttentionTab(JobTab):
         self.prompt_edit.returnPressed.connect(self.generate)
         return page
 
-    def _cost_page(self) -> QWidget:
-        self.longest_box = QComboBox()
-        for p in range(8, 15):
-            self.longest_box.addItem(f"{2**p:,}", 2**p)
-        self.longest_box.setCurrentIndex(self.longest_box.findData(2048))
-        self.longest_box.setToolTip("The longest sequence measured (full attention takes ~3 s a pass at 4,096 on "
-                                    "a laptop CPU, four times that at 8,192)")
-        self.cost_width = QSpinBox()
-        self.cost_width.setRange(8, 1024)
-        self.cost_width.setValue(64)
-        self.cost_width.setToolTip("Width (d_model) of every measured layer")
-        self.kind_boxes = {}
-        kinds_row = QHBoxLayout()
-        kinds_row.addWidget(QLabel("Layers"))
-        for kind in KINDS:
-            box = QCheckBox(COST_SHORT[kind])
-            box.setChecked(kind in COST_DEFAULT)
-            self.kind_boxes[kind] = box
-            kinds_row.addWidget(box)
-        kinds_row.addStretch(1)
-        self.measure_button = QPushButton("Measure cost against length")
-        self.measure_button.setToolTip("Time one forward and backward pass of each layer at lengths 32, 64, … "
-                                       "(in the background)")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cost_progress = QProgressBar()
-        self.cost_progress.setRange(0, 1000)
-        self.cost_progress.setValue(0)
-        self.cost_progress.setFormat("%p%")
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Lengths up to"))
-        row.addWidget(self.longest_box)
-        row.addWidget(QLabel("Width"))
-        row.addWidget(self.cost_width)
-        row.addWidget(self.measure_button)
-        row.addWidget(self.cancel_button)
-        row.addWidget(self.cost_progress, 1)
-        self.time_panel = PlotPanel("Time of a forward + backward pass", "sequence length T", "seconds per pass")
-        self.mem_panel = PlotPanel("Memory of the largest tensor", "sequence length T", "MiB")
-        for panel in (self.time_panel, self.mem_panel):
-            panel.set_log(x=True, y=True)
-            for side in ("left", "bottom"):
-                panel.plot_item.getAxis(side).enableAutoSIPrefix(False)
-            panel.legend.setOffset((10, 10))  # top left: the curves rise to the right
-        self.cost_info = QLabel("Slopes on log-log axes: about 2 for a cost that grows with T², 1 for one that grows "
-                                "with T. They are fitted over the longer half of the lengths.")
-        self.cost_info.setWordWrap(True)
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.addLayout(row)
-        lay.addLayout(kinds_row)
-        plots = QHBoxLayout()
-        plots.addWidget(self.time_panel)
-        plots.addWidget(self.mem_panel)
-        lay.addLayout(plots, 1)
-        lay.addWidget(self.cost_info)
-        self.measure_button.clicked.connect(self.measure_cost)
-        self.cancel_button.clicked.connect(self._cost_cancel.set)
-        return page
-
     @property
     def main_panel(self) -> PlotPanel:
         """The panel that File > Export figure writes: the first of the page in front."""
         return (self.grid_panel, self.loss_panel, self.pe_panel, self.bars_panel,
-                self.time_panel)[self.pages.currentIndex()]
+                self.cost.time_panel)[self.pages.currentIndex()]
 
     # -- form and corpus --------------------------------------------------------------------------------------
     def _form_changed(self, _cfg=None) -> None:
@@ -726,73 +649,6 @@ class AttentionTab(JobTab):
         labels, probs = self.next_probs
         return ["rank", "character", "probability"], [(i + 1, s, float(p)) for i, (s, p) in enumerate(zip(labels, probs))]
 
-    # -- cost against length -------------------------------------------------------------------------------------
-    def measure_cost(self) -> None:
-        """Time every chosen layer at lengths up to the chosen one, in the background, with a progress bar."""
-        if self._cost_worker is not None:
-            return
-        kinds = [k for k, box in self.kind_boxes.items() if box.isChecked()]
-        lengths = cost_lengths(self.longest_box.currentData())
-        if not kinds or len(lengths) < 2:
-            self.show_banner("Choose at least one layer and a longest length of 64 or more.")
-            return
-        self.show_banner("")
-        for panel in (self.time_panel, self.mem_panel):
-            for name in list(panel.curves):
-                panel.remove_curve(name)
-        self._cost_rows = {}
-        self._cost_cancel.clear()
-        self.cost_progress.setValue(0)
-        self._cost_total = len(kinds)
-        worker = GeneratorWorker(_measure_costs, kinds, lengths, self.cost_width.value(), self.state.device,
-                                 self._cost_signals.progress.emit, self._cost_cancel)
-        worker.yielded.connect(self._cost_measured)
-        worker.errored.connect(lambda exc: self.show_banner(f"The measurement failed: {exc}"))
-        worker.finished.connect(self._cost_finished)
-        self._cost_worker = worker
-        self.measure_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.time_panel.set_title(f"Time of a forward + backward pass: measuring {len(kinds)} layers…")
-        worker.start()
-
-    def _cost_progress(self, done: int, total: int) -> None:
-        self.cost_progress.setValue(int(1000 * done / max(1, total)))
-
-    def _cost_measured(self, result) -> None:
-        kind, rows = result
-        if len(rows) < 2:
-            return
-        self._cost_rows[kind] = rows
-        color = theme.curve_color(KINDS.index(kind))
-        n = np.array([r.length for r in rows], dtype=np.float64)
-        for panel, values in ((self.time_panel, [r.seconds for r in rows]),
-                              (self.mem_panel, [r.memory_bytes / 2**20 for r in rows])):
-            values = np.asarray(values, dtype=np.float64)
-            try:
-                slope = f" · slope {fitted_slope(n, values):.2f}"
-            except ValueError:
-                slope = ""
-            curve = panel.add_curve(f"{COST_SHORT[kind]}{slope}", color)
-            curve.item.setSymbol("o")
-            curve.item.setSymbolSize(5)
-            curve.item.setSymbolBrush(color)
-            curve.set_data(n, values)
-            _log_ticks(panel, n)
-            panel.request_redraw()
-            panel.redraw_if_visible()
-        method = rows[0].memory_method
-        self.mem_panel.set_title("Memory: largest intermediate tensor (analytic)" if method == ANALYTIC
-                                 else "Memory: peak allocated on the GPU (measured)")
-
-    def _cost_finished(self) -> None:
-        self._cost_worker = None
-        self.measure_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        cancelled = self._cost_cancel.is_set()
-        if not cancelled:
-            self.cost_progress.setValue(1000)
-        self.time_panel.set_title("Time of a forward + backward pass" + (" (cancelled)" if cancelled else ""))
-
     # -- replay ------------------------------------------------------------------------------------------------
     def show_run(self, record: RunRecord, keep_curve: bool = False) -> None:
         """Replay a recorded run: its curves, and its snapshots on the timeline."""
@@ -825,21 +681,8 @@ class AttentionTab(JobTab):
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.Close:
-            self._cost_cancel.set()  # a measurement stops at its next timed run
+            self.cost.stop()  # a measurement stops at its next timed run
         return False
-
-
-def _log_ticks(panel: PlotPanel, lengths: np.ndarray) -> None:
-    """Readable ticks on log-log axes: the measured lengths on x; 1-2-5 steps (or decades) on y."""
-    panel.plot_item.getAxis("bottom").setTicks([[(float(np.log10(n)), f"{int(n):,}") for n in lengths]])
-    ys = np.concatenate([c.y for c in panel.curves.values() if len(c)])
-    ys = ys[ys > 0]
-    if not ys.size:
-        return
-    lo, hi = int(np.floor(np.log10(ys.min()))), int(np.ceil(np.log10(ys.max())))
-    steps = (1, 2, 5) if hi - lo <= 3 else (1,)
-    ticks = [(float(np.log10(m * 10.0**e)), f"{m * 10.0**e:g}") for e in range(lo, hi + 1) for m in steps]
-    panel.plot_item.getAxis("left").setTicks([ticks])
 
 
 def _heatmap_rows(panel: PlotPanel, header: list[str]):
@@ -889,15 +732,3 @@ def _generate(snap: GptSnapshot, prompt: str, n: int, temperature: float, top_k)
         text = generate_text(snap, snap.alphabet, snap.param_vector, prompt, n, temperature, top_k)
         labels, probs = next_token_probs(snap, snap.alphabet, snap.param_vector, prompt, temperature, top_k)
     return text, labels, probs
-
-
-def _measure_costs(kinds, lengths, width, device, progress, cancel: threading.Event):
-    """Yield (kind, rows) for each layer kind; progress(done, total) over all of them."""
-    total = len(kinds) * 1000
-    for i, kind in enumerate(kinds):
-        report = lambda d, t, i=i: progress(i * 1000 + int(1000 * d / max(1, t)), total)  # noqa: E731
-        rows = measure_layer_cost(kind, lengths, width=width, device=device, progress=report,
-                                  cancelled=cancel.is_set)
-        yield kind, rows
-        if cancel.is_set():
-            return
