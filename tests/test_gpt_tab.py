@@ -96,8 +96,11 @@ def test_the_weight_changes_export_as_csv(qtbot, tab, tmp_path):
     tab.pages.setCurrentIndex(FINETUNE)
     tab.diagram.set_lower(1)
     tab.ft_form.set_value(FinetuneConfig(task="classify", source="novels", share=0.1, steps=5, batch_size=8))
+    tab.share_slider.setValue(0)  # the labelled-data slider: 1%
+    assert tab.share_label.text() == "1%"
     _start(qtbot, tab)
     qtbot.waitUntil(lambda: tab._ft is not None and tab._ft.step == 5, timeout=10000)
+    assert tab._ft.examples == 40  # 1% of 2 x 2,000 passages
     tab.pages.setCurrentIndex(CHANGES)
     path = tmp_path / "change.csv"
     tab.main_panel.export_csv(path)

@@ -13,12 +13,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSplitter,
+                               QLineEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSlider, QSplitter,
                                QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from ...data.builtin import BUILTIN_CORPORA
 from ...data.finetune_tasks import CLASSIFY_SOURCES, NEXT_TOKEN_SOURCES
-from ...training.jobs.finetune_job import WAYS, FinetuneConfig, FinetuneJob, FinetuneSnapshot, way_label
+from ...training.jobs.finetune_job import SHARES, WAYS, FinetuneConfig, FinetuneJob, FinetuneSnapshot, way_label
 from ...training.jobs.finetune_sweep_job import FinetuneSweepConfig, FinetuneSweepJob, FinetuneSweepSnapshot
 from ...training.jobs.gpt_job import GptSnapshot
 from ...training.jobs.pretrain_job import PRESETS, PretrainConfig, PretrainJob, apply_preset
@@ -115,7 +115,16 @@ class GptTab(JobTab):
         pre_lay.addWidget(self.pre_form)
 
         self.ft_form = ParamForm(FinetuneConfig)
-        self.ft_form.set_hidden_fields(["pretrained", "file", "ways", "lower", "probe_text"])
+        self.ft_form.set_hidden_fields(["pretrained", "file", "ways", "lower", "probe_text", "share"])
+        self.share_slider = QSlider(Qt.Orientation.Horizontal)
+        self.share_slider.setRange(0, len(SHARES) - 1)
+        self.share_slider.setPageStep(1)
+        self.share_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.share_slider.setTickInterval(1)
+        self.share_slider.setValue(SHARES.index(FinetuneConfig().share))
+        self.share_slider.setToolTip("How much of the task's labelled training set every way fine-tunes on")
+        self.share_label = QLabel("")
+        self.share_slider.valueChanged.connect(self._share_moved)
         self.file_button = QPushButton("Choose your file…")
         self.file_button.setToolTip("The text file of the 'your file' sources")
         self.file_button.clicked.connect(self._choose_file)
@@ -144,6 +153,11 @@ class GptTab(JobTab):
         diagram_lay.addWidget(self.diagram)
         ft_group = QGroupBox("Fine-tuning task")
         ft_lay = QVBoxLayout(ft_group)
+        share_row = QHBoxLayout()
+        share_row.addWidget(QLabel("Labelled data"))
+        share_row.addWidget(self.share_slider, 1)
+        share_row.addWidget(self.share_label)
+        ft_lay.addLayout(share_row)
         ft_lay.addWidget(self.ft_form)
         ft_lay.addWidget(self.source_label)
         file_row = QHBoxLayout()
@@ -214,6 +228,7 @@ class GptTab(JobTab):
         self.runner.progress.connect(self._on_progress)
         self.pages.currentChanged.connect(self._page_changed)
         self._pre_form_changed()
+        self._share_moved(self.share_slider.value())
         self._task_edited()
         self._ft_form_changed()
         self.refresh_models()
@@ -452,6 +467,11 @@ class GptTab(JobTab):
             curve.clear()
         self.pre_loss_panel.request_redraw()
         self._begin(job)
+
+    def _share_moved(self, index: int) -> None:
+        share = SHARES[index]
+        self.share_label.setText(f"{share:.0%}")
+        self.ft_form.set_fields(share=share)
 
     def _sync_hidden(self) -> None:
         """Put what the tab chooses outside the form (model, file, ways, N) into the form's config."""
