@@ -105,7 +105,8 @@ def _train(args) -> int:
         return _fail(str(exc))
     if args.corpus:
         values["corpus"] = args.corpus
-    config = job_cls.config_cls(**values)
+    from_overrides = getattr(job_cls.config_cls, "from_overrides", None)  # e.g. a preset that sets several fields
+    config = from_overrides(values) if from_overrides else job_cls.config_cls(**values)
     problems = validate_config(config)
     if problems:
         return _fail("; ".join(problems.values()))

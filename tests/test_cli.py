@@ -49,3 +49,18 @@ def test_an_unavailable_device_is_refused_with_a_message(capsys, monkeypatch):
     assert main(["info", "--device", "cuda"]) == 2
     assert "not available" in capsys.readouterr().err
     assert device.resolve_device("auto") == "cpu"
+
+
+def test_a_preset_on_the_command_line_sets_all_its_numbers_and_later_values_win(tmp_path):
+    from explorer.training.jobs.pretrain_job import PRESETS
+    from explorer.training.record import open_run
+
+    folder = tmp_path / "pre"
+    rc = main(["--device", "cpu", "train", "gpt_pretrain", "--set", "preset=small", "--set", "steps=2",
+               "--record", str(folder)])
+    assert rc == 0
+    config = open_run(folder).config
+    small = PRESETS["small"]
+    assert (config.layers, config.width, config.context, config.batch_size) == (
+        small["layers"], small["width"], small["context"], small["batch_size"])
+    assert config.preset == "small" and config.steps == 2  # the later value wins over the preset's steps

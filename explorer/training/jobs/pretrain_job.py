@@ -40,6 +40,14 @@ class PretrainConfig(GptConfig):
                              "trains in about a minute on a CPU, small (nanoGPT's CPU setting) in a few; medium "
                              "and large are meant for a GPU.")
 
+    @classmethod
+    def from_overrides(cls, values: dict) -> "PretrainConfig":
+        """The command line's config: a named preset first (all its numbers), then every other value given."""
+        cfg = cls()
+        if "preset" in values:
+            cfg = apply_preset(cfg, values["preset"])
+        return dataclasses.replace(cfg, **{k: v for k, v in values.items() if k != "preset"})
+
     def check(self) -> dict[str, str]:
         problems = dict(super().check() or {})
         if self.task != "characters":
