@@ -228,3 +228,14 @@ def test_later_tabs_are_built_when_first_shown_and_open_their_own_runs(qtbot, wi
     assert window.attention.timeline.slider.maximum() >= 1
     window.tabs.setCurrentIndex(1)  # a click on a tab that was never shown builds it
     assert window.tabs.currentWidget() is window.recurrent and type(window.recurrent).__name__ == "RecurrentTab"
+
+
+def test_a_file_opened_before_a_tab_is_built_is_in_that_tabs_corpus_list(qtbot, window, tmp_path):
+    path = tmp_path / "mine.txt"
+    path.write_text("The cat sat on the mat and the dog sat on the log. " * 100)
+    with qtbot.waitSignal(window.state.corpusAdded, timeout=10000):
+        window.open_corpus(str(path), show_dialogs=False)
+    assert "Attention" not in window._built
+    box = window.attention.corpus_box
+    assert box.spec() == str(path) and box.findData("builtin:austen") >= 0
+    assert window.embeddings.corpus_box.spec() == str(path)  # a tab built earlier chose it when it was read

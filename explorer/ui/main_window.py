@@ -62,9 +62,6 @@ class MainWindow(QMainWindow):
         factory = getattr(importlib.import_module(f".tabs.{module}", __package__), cls)
         tab = factory(self.state)
         self._built[name] = tab
-        for spec, corpus in self.state.corpora.items():  # files opened before this tab existed
-            if hasattr(tab, "_add_corpus_choice"):
-                tab._add_corpus_choice(spec, corpus.name)
         placeholder = self._placeholders.pop(name)
         index = self.tabs.indexOf(placeholder)
         current = self.tabs.currentIndex() == index

@@ -7,12 +7,11 @@ import threading
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox,
                                QSplitter, QTabWidget, QTextEdit, QVBoxLayout, QWidget)
 from superqt.utils import FunctionWorker
 
-from ...data.builtin import BUILTIN_CORPORA
 from ...training.jobs.gpt_job import (VAL_EVERY, VISIBLE, GptConfig, GptJob, GptSnapshot, attention_for_text,
                                       generate_text, load_model, next_token_probs)
 from ...training.record import RunError, RunRecord
@@ -21,6 +20,7 @@ from .. import theme
 from ..app_state import AppState
 from ..widgets.attention_grid import AttentionMapPanel, AttentionView, TokenLinksPanel, display_cap
 from ..widgets.control_bar import ControlBar
+from ..widgets.corpus_box import CorpusBox
 from ..widgets.frame_budget import FrameBudget
 from ..widgets.param_form import ParamForm
 from ..widgets.plot_panel import PlotPanel
@@ -28,7 +28,6 @@ from ..widgets.timeline import Timeline
 from .cost_page import CostPage
 from .job_tab import JobTab
 
-OPEN_FILE = "__open__"
 MODEL_LOCK = threading.Lock()  # the job module caches one rebuilt model: one worker at a time uses it
 MEMORY_LIMIT = 3 * 2**30  # bytes that the matrices of a typed text may take (weights and scores, with copies)
 BARS = 20
@@ -58,13 +57,7 @@ class AttentionTab(JobTab):
         self.next_probs: tuple[tuple[str, ...], np.ndarray] | None = None
 
         self.form = ParamForm(GptConfig)
-        self.corpus_box = QComboBox()
-        for key, name in BUILTIN_CORPORA.items():
-            self.corpus_box.addItem(name, f"builtin:{key}")
-        self.corpus_box.addItem("Open a text file…", OPEN_FILE)
-        self.corpus_box.setCurrentIndex(max(0, self.corpus_box.findData("builtin:austen")))
-        self.corpus_box.activated.connect(self._on_corpus_chosen)
-        state.corpusAdded.connect(self._add_corpus_choice)
+        self.corpus_box = CorpusBox(state, "builtin:austen")
         self.controls = ControlBar(self.runner, owner=self)
         self.text_edit = QLineEdit()
         self.text_edit.setPlaceholderText("type a text, then Enter")
@@ -288,19 +281,6 @@ class AttentionTab(JobTab):
         self.corpus_row.setVisible(cfg.task == "characters")
         if self._last is None:
             self._update_positions()
-
-    def _add_corpus_choice(self, spec: str, name: str) -> None:
-        if self.corpus_box.findData(spec) < 0:
-            self.corpus_box.insertItem(self.corpus_box.count() - 1, name, spec)
-        self.corpus_box.setCurrentIndex(self.corpus_box.findData(spec))
-
-    def _on_corpus_chosen(self, _index: int) -> None:
-        if self.corpus_box.currentData() != OPEN_FILE:
-            return
-        self.corpus_box.setCurrentIndex(0)
-        path, _ = QFileDialog.getOpenFileName(self, "Open corpus", "", "Text (*.txt *.gz *.md);;All files (*)")
-        if path and hasattr(self.window(), "open_corpus"):
-            self.window().open_corpus(path)
 
     # -- training ----------------------------------------------------------------------------------------------
     def start_training(self) -> None:

@@ -7,14 +7,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QScrollArea,
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QScrollArea,
     QSpinBox, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
 )
 from superqt.utils import FunctionWorker
 
 from ...analysis import projection as proj
 from ...analysis.neighbours import pair_axes
-from ...data.builtin import BUILTIN_CORPORA
 from ...data.synthetic import synthetic_analogies
 from ...training.jobs.embedding_compare_job import (EmbeddingCompareConfig, EmbeddingCompareJob,
                                                      EmbeddingCompareSnapshot)
@@ -24,6 +23,7 @@ from ...training.record import RunRecord
 from ...training.runner import Tick
 from ..app_state import AppState
 from ..widgets.control_bar import ControlBar
+from ..widgets.corpus_box import CorpusBox
 from ..widgets.embedding_map import EmbeddingMap
 from ..widgets.frame_budget import FrameBudget
 from ..widgets.param_form import ParamForm
@@ -33,7 +33,6 @@ from ..widgets.word_explorer import WordExplorer
 from .embedding_pages import ComparePage, EvaluationPage, NegativeSamplingPage, SvdPage
 from .job_tab import JobTab
 
-OPEN_FILE = "__open__"
 FAMILIES = ("word2vec (predict the context)", "co-occurrence + SVD (count, then factorise)")
 CUSTOM_AXES = "custom axes (word pairs)"
 AXIS_NAMES = {"PCA": ("PC 1", "PC 2"), "t-SNE": ("t-SNE 1", "t-SNE 2"), "Isomap": ("Isomap 1", "Isomap 2"),
@@ -60,13 +59,7 @@ class EmbeddingsTab(JobTab):
         super().__init__(state, parent)
         self._pending: EmbeddingSnapshot | None = None
 
-        self.corpus_box = QComboBox()
-        for key, name in BUILTIN_CORPORA.items():
-            self.corpus_box.addItem(name, f"builtin:{key}")
-        self.corpus_box.addItem("Open a text file…", OPEN_FILE)
-        self.corpus_box.setCurrentIndex(max(0, self.corpus_box.findData("builtin:synthetic")))
-        self.corpus_box.activated.connect(self._on_corpus_chosen)
-        state.corpusAdded.connect(self._add_corpus_choice)
+        self.corpus_box = CorpusBox(state, "builtin:synthetic")
 
         self._snap: EmbeddingSnapshot | None = None
         self._projector: FunctionWorker | None = None
@@ -208,19 +201,6 @@ class EmbeddingsTab(JobTab):
     # -- corpus -------------------------------------------------------------------------------------------
     def corpus_spec(self) -> str:
         return self.corpus_box.currentData()
-
-    def _add_corpus_choice(self, spec: str, name: str) -> None:
-        if self.corpus_box.findData(spec) < 0:
-            self.corpus_box.insertItem(self.corpus_box.count() - 1, name, spec)
-        self.corpus_box.setCurrentIndex(self.corpus_box.findData(spec))
-
-    def _on_corpus_chosen(self, _index: int) -> None:
-        if self.corpus_box.currentData() != OPEN_FILE:
-            return
-        self.corpus_box.setCurrentIndex(0)
-        path, _ = QFileDialog.getOpenFileName(self, "Open corpus", "", "Text (*.txt *.gz *.md);;All files (*)")
-        if path:
-            self.window().open_corpus(path)
 
     # -- method and projection choices --------------------------------------------------------------------
     def _family_changed(self, index: int) -> None:

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QLineEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSlider, QSplitter,
                                QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
-from ...data.builtin import BUILTIN_CORPORA
 from ...data.finetune_tasks import CLASSIFY_SOURCES, NEXT_TOKEN_SOURCES
 from ...training.jobs.finetune_job import SHARES, WAYS, FinetuneConfig, FinetuneJob, FinetuneSnapshot, way_label
 from ...training.jobs.finetune_sweep_job import FinetuneSweepConfig, FinetuneSweepJob, FinetuneSweepSnapshot
@@ -27,6 +26,7 @@ from ...training.record import RunRecord
 from ...training.runner import Tick
 from ..app_state import AppState
 from ..widgets.control_bar import ControlBar
+from ..widgets.corpus_box import CorpusBox
 from ..widgets.frame_budget import FrameBudget
 from ..widgets.layer_diagram import LayerDiagram
 from ..widgets.param_form import ParamForm
@@ -36,7 +36,6 @@ from .changes_page import ChangesPage, way_color
 from .generation_page import GenerationPage
 from .job_tab import JobTab
 
-OPEN_FILE = "__open__"
 PRETRAIN, FINETUNE, SWEEP, CHANGES, COST = range(5)
 START_TEXT = {PRETRAIN: "Pre-train", FINETUNE: "Fine-tune", SWEEP: "Run sweep", CHANGES: "Fine-tune",
               COST: "Fine-tune"}
@@ -99,13 +98,7 @@ class GptTab(JobTab):
         self.preset_box.activated.connect(lambda _i: self._preset_chosen())
         self.preset_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.preset_box.setMinimumContentsLength(16)
-        self.corpus_box = QComboBox()
-        for key, name in BUILTIN_CORPORA.items():
-            if key != "synthetic":
-                self.corpus_box.addItem(name, f"builtin:{key}")
-        self.corpus_box.addItem("Open a text file…", OPEN_FILE)
-        self.corpus_box.activated.connect(self._on_corpus_chosen)
-        state.corpusAdded.connect(self._add_corpus_choice)
+        self.corpus_box = CorpusBox(state, "builtin:austen", builtins=("austen", "stdlib"))
         pre_group = QGroupBox("Pre-training")
         pre_lay = QVBoxLayout(pre_group)
         corpus_row = QFormLayout()
@@ -417,19 +410,6 @@ class GptTab(JobTab):
         self._file = path
         self._sync_hidden()
         self._ft_form_changed()
-
-    def _add_corpus_choice(self, spec: str, name: str) -> None:
-        if self.corpus_box.findData(spec) < 0:
-            self.corpus_box.insertItem(self.corpus_box.count() - 1, name, spec)
-        self.corpus_box.setCurrentIndex(self.corpus_box.findData(spec))
-
-    def _on_corpus_chosen(self, _index: int) -> None:
-        if self.corpus_box.currentData() != OPEN_FILE:
-            return
-        self.corpus_box.setCurrentIndex(0)
-        path, _ = QFileDialog.getOpenFileName(self, "Open corpus", "", "Text (*.txt *.gz *.md);;All files (*)")
-        if path and hasattr(self.window(), "open_corpus"):
-            self.window().open_corpus(path)
 
     def _page_changed(self, index: int) -> None:
         self.forms.setCurrentIndex(0 if index == PRETRAIN else 1)
