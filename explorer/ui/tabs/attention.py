@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox,
                                QSplitter, QTabWidget, QTextEdit, QVBoxLayout, QWidget)
 from superqt.utils import FunctionWorker
 
@@ -26,7 +26,7 @@ from ..widgets.param_form import ParamForm
 from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
 from .cost_page import CostPage
-from .job_tab import JobTab
+from .job_tab import JobTab, side_panel
 
 MODEL_LOCK = threading.Lock()  # the job module caches one rebuilt model: one worker at a time uses it
 MEMORY_LIMIT = 3 * 2**30  # bytes that the matrices of a typed text may take (weights and scores, with copies)
@@ -115,12 +115,7 @@ class AttentionTab(JobTab):
         left_lay.addWidget(view_box)
         left_lay.addWidget(self.summary)
         left_lay.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setMaximumWidth(360)
-        scroll.setMinimumWidth(320)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll = side_panel(left, 320, 360)
 
         self.pages = QTabWidget()
         self.pages.addTab(self._attention_page(), "Attention")

@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QScrollArea,
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
     QSpinBox, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
 )
 from superqt.utils import FunctionWorker
@@ -31,7 +31,7 @@ from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
 from ..widgets.word_explorer import WordExplorer
 from .embedding_pages import ComparePage, EvaluationPage, NegativeSamplingPage, SvdPage
-from .job_tab import JobTab
+from .job_tab import JobTab, side_panel
 
 FAMILIES = ("word2vec (predict the context)", "co-occurrence + SVD (count, then factorise)")
 CUSTOM_AXES = "custom axes (word pairs)"
@@ -137,13 +137,7 @@ class EmbeddingsTab(JobTab):
         left_lay.addWidget(self.info)
         left_lay.addWidget(explore)
         left_lay.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setMinimumWidth(380)
-        scroll.setMaximumWidth(420)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll = side_panel(left, 380, 420, frame=False)
 
         self.map_panel = PlotPanel("Embedding map (PCA of the input vectors)", "PC 1", "PC 2")
         self.map_panel.plot_item.setAspectLocked(False)

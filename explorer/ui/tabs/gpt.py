@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSlider, QSplitter,
+                               QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSlider, QSplitter,
                                QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from ...data.finetune_tasks import CLASSIFY_SOURCES, NEXT_TOKEN_SOURCES
@@ -34,7 +34,7 @@ from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
 from .changes_page import ChangesPage, way_color
 from .generation_page import GenerationPage
-from .job_tab import JobTab
+from .job_tab import JobTab, side_panel
 
 PRETRAIN, FINETUNE, SWEEP, CHANGES, COST = range(5)
 START_TEXT = {PRETRAIN: "Pre-train", FINETUNE: "Fine-tune", SWEEP: "Run sweep", CHANGES: "Fine-tune",
@@ -180,12 +180,7 @@ class GptTab(JobTab):
         left_lay.addWidget(self.forms)
         left_lay.addWidget(self.summary)
         left_lay.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setMaximumWidth(380)
-        scroll.setMinimumWidth(330)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll = side_panel(left, 330, 380)
 
         # -- right: control bar, pages, timeline --------------------------------------------------------------
         self.controls = ControlBar(self.runner, owner=self)

@@ -1,7 +1,8 @@
 """What every training tab shares: one job at a time through the app's runner, a message banner, replay."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QScrollArea, QWidget
 
 from ...paths import runs_dir
 from ...training.job import Job
@@ -93,3 +94,16 @@ class JobTab(QWidget):
 
     def show_run(self, record: RunRecord, keep_curve: bool = False) -> None:
         raise NotImplementedError
+
+
+def side_panel(content: QWidget, min_width: int, max_width: int, frame: bool = True) -> QScrollArea:
+    """The settings column on the left of a tab: scrolls vertically, never sideways, keeps its width."""
+    scroll = QScrollArea()
+    scroll.setWidget(content)
+    scroll.setWidgetResizable(True)
+    if not frame:
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setMinimumWidth(min_width)
+    scroll.setMaximumWidth(max_width)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return scroll

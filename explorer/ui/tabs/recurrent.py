@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QScrollArea, QSlider, QSplitter, QVBoxLayout, QWidget)
+                               QSlider, QSplitter, QVBoxLayout, QWidget)
 from superqt.utils import FunctionWorker
 
 from ...training.jobs.rnn_compare_job import CELLS, RnnCompareConfig, RnnCompareJob, RnnCompareSnapshot
@@ -20,7 +20,7 @@ from ..widgets.frame_budget import FrameBudget
 from ..widgets.param_form import ParamForm
 from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
-from .job_tab import JobTab
+from .job_tab import JobTab, side_panel
 
 CELL_COLORS = {"RNN": "#D55E00", "GRU": "#009E73", "LSTM": "#0072B2"}
 SCALE_RANGE = (0.1, 4.0)  # the weight-scale slider's ends (log steps)
@@ -103,12 +103,7 @@ class RecurrentTab(JobTab):
         left_lay.addWidget(show_box)
         left_lay.addWidget(self.sweep_button)
         left_lay.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setMaximumWidth(380)
-        scroll.setMinimumWidth(330)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll = side_panel(left, 330, 380)
 
         self.flow_panel = PlotPanel("‖∂L_T/∂h(t)‖: at initialisation (dashed)", "time step t", "gradient norm")
         self.flow_panel.set_log(y=True)
