@@ -25,7 +25,7 @@ from torch import nn  # noqa: E402
 from explorer.analysis.receptive_field import receptive_field_size  # noqa: E402
 from explorer.data.tasks import char_ids, char_lm_batch  # noqa: E402
 from explorer.models.causal_conv import CausalConvStack, dilation_schedule  # noqa: E402
-from explorer.training.jobs.word2vec_job import load_corpus_spec  # noqa: E402
+from explorer.data.corpus_spec import load_corpus_spec  # noqa: E402
 
 
 class CharLSTM(nn.Module):

@@ -37,7 +37,7 @@ from explorer.data.tasks import char_ids, char_lm_batch  # noqa: E402
 from explorer.device import training_threads  # noqa: E402
 from explorer.training.jobs.gpt_job import VAL_SHARE, GptConfig, GptJob, build_model  # noqa: E402
 from explorer.training.jobs.pretrain_job import PRESETS, PretrainConfig, PretrainJob, apply_preset  # noqa: E402
-from explorer.training.jobs.word2vec_job import load_corpus_spec  # noqa: E402
+from explorer.data.corpus_spec import load_corpus_spec  # noqa: E402
 from explorer.training.runner import FINISHED, run_job  # noqa: E402
 
 

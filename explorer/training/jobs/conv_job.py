@@ -7,9 +7,9 @@ from typing import Callable
 import numpy as np
 
 from ...analysis.receptive_field import DILATION_KINDS, dilation_schedule
+from ...data.corpus_spec import load_corpus_spec
 from ..job import Job, Snapshot, frozen_array, register_job
 from ..params import param
-from .word2vec_job import load_corpus_spec
 
 TASKS = ("delayed recall", "characters")
 DILATION_BLOCK = 4  # layers per block of "doubling, repeated in blocks": 1, 2, 4, 8, 1, 2, 4, 8, ...

@@ -97,7 +97,7 @@ class EmbeddingCompareJob(Job):
     throughput_unit = "steps/s"
 
     def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
-        from .word2vec_job import load_corpus_spec
+        from ...data.corpus_spec import load_corpus_spec
 
         cfg = self.config
         problems = cfg.check()

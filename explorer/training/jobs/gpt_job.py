@@ -6,10 +6,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ...data.corpus_spec import load_corpus_spec
 from ...data.errors import CorpusError
 from ..job import Job, Snapshot, frozen_array, register_job
 from ..params import param
-from .word2vec_job import load_corpus_spec
 
 TASKS = ("characters", "copy", "reverse", "repeat")
 POSITIONAL = ("sinusoidal", "learned", "none")

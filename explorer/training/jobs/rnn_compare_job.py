@@ -90,7 +90,7 @@ class RnnCompareJob(Job):
         self.cells = cfg.cells()
         corpus = getattr(self, "preloaded_corpus", None)
         if corpus is None and cfg.task == "characters":
-            from .word2vec_job import load_corpus_spec
+            from ...data.corpus_spec import load_corpus_spec
 
             corpus = load_corpus_spec(cfg.corpus, cancelled)
         self.jobs: list[RnnJob] = []

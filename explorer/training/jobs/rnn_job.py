@@ -12,9 +12,9 @@ from typing import Callable
 
 import numpy as np
 
+from ...data.corpus_spec import load_corpus_spec
 from ..job import Diverged, Job, Snapshot, frozen_array, register_job
 from ..params import param
-from .word2vec_job import load_corpus_spec
 
 TASKS = ("copy", "adding", "characters")
 CELLS = ("RNN", "GRU", "LSTM")

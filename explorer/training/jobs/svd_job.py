@@ -16,11 +16,12 @@ if TYPE_CHECKING:  # scipy.sparse is imported where it is used: it costs ~0.2 s 
 
 from ...analysis import cooccurrence as cooc
 from ...analysis.projection import pca_2d, procrustes_align
+from ...data.corpus_spec import load_corpus_spec
 from ...data.errors import CorpusError
 from ...data.vocab import Vocab, check_vocab_fits, check_window_fits
 from ..job import Job, frozen_array, register_job
 from ..params import param
-from .word2vec_job import EmbeddingSnapshot, load_corpus_spec
+from .word2vec_job import EmbeddingSnapshot
 
 WEIGHTINGS = ("uniform", "1/distance")
 SOLVERS = {"PROPACK (exact)": "propack", "ARPACK (exact)": "arpack", "randomized": "randomized"}

@@ -16,8 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ...analysis.projection import pca_2d_torch, procrustes_align
-from ...data.builtin import load_builtin
-from ...data.corpus import Corpus, load_corpus_file
+from ...data.corpus_spec import load_corpus_spec
 from ...data.errors import CorpusError
 from ...data.vocab import Vocab, check_window_fits
 from ..job import Job, Snapshot, frozen_array, register_job
@@ -25,13 +24,6 @@ from ..params import param
 
 NEGATIVE_SAMPLING, FULL_SOFTMAX = "negative sampling", "full softmax"
 NOISE_TABLE_MIN, NOISE_TABLE_MAX = 1_000_000, 10_000_000  # entries of the unigram^0.75 table (C tool: 1e8)
-
-
-def load_corpus_spec(spec: str, cancelled: Callable[[], bool] = lambda: False) -> Corpus:
-    """A corpus from 'builtin:<name>' or a file path."""
-    if spec.startswith("builtin:"):
-        return load_builtin(spec.split(":", 1)[1], cancel=cancelled)
-    return load_corpus_file(spec, cancel=cancelled)
 
 
 @dataclasses.dataclass
