@@ -5,40 +5,14 @@ Positions are numbered 0..length-1 in every layer; level 0 is the input, level l
 o = j d_l - left, j = 0..k-1, with left = (k-1) d_l (causal) or floor((k-1) d_l / 2) (centred). A position
 outside 0..length-1 is zero padding: it carries no dependency, so paths through it do not count. A residual
 layer adds the identity edge (offset 0) once more. Without `length` the sequence is taken as unbounded to the
-right (the left edge, position 0, always exists). The dilation schedules live here too, free of torch, so that
-configs and views can use them without loading it.
+right (the left edge, position 0, always exists). The dilation schedules themselves are part of the model:
+explorer.models.dilations.
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
 
 import numpy as np
-
-DILATION_KINDS = ("doubling", "constant", "doubling, repeated in blocks", "custom")
-
-
-def dilation_schedule(kind: str, layers: int, block: int = 4, custom: tuple[int, ...] = ()) -> tuple[int, ...]:
-    """The dilation of each of `layers` layers for a schedule kind (see DILATION_KINDS)."""
-    if layers < 1:
-        raise ValueError(f"A stack needs at least one layer (got {layers}).")
-    if kind == "constant":
-        return (1,) * layers
-    if kind == "doubling":
-        return tuple(2**i for i in range(layers))
-    if kind == "doubling, repeated in blocks":
-        if block < 1:
-            raise ValueError(f"The block length must be at least 1 (got {block}).")
-        return tuple(2 ** (i % block) for i in range(layers))
-    if kind == "custom":
-        custom = tuple(custom)
-        if len(custom) != layers:
-            raise ValueError(f"The custom dilation list has {len(custom)} value(s) but the stack has {layers} "
-                             f"layer(s): give exactly one dilation per layer.")
-        bad = [d for d in custom if int(d) != d or d < 1]
-        if bad:
-            raise ValueError(f"Every dilation must be a whole number of at least 1 (got {bad[0]}).")
-        return tuple(int(d) for d in custom)
-    raise ValueError(f"Unknown dilation schedule {kind!r}; choose one of: {', '.join(DILATION_KINDS)}.")
 
 
 def _check(kernel_size: int, dilations: Sequence[int]) -> tuple[int, ...]:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..analysis.receptive_field import DILATION_KINDS, dilation_schedule  # noqa: F401 (torch-free, re-exported)
+from .dilations import DILATION_KINDS, dilation_schedule  # noqa: F401 (torch-free, re-exported)
 
 
 def conv_padding(kernel_size: int, dilation: int, causal: bool) -> tuple[int, int]:

@@ -6,8 +6,8 @@ from typing import Callable
 
 import numpy as np
 
-from ...analysis.receptive_field import DILATION_KINDS, dilation_schedule
 from ...data.corpus_spec import load_corpus_spec
+from ...models.dilations import DILATION_KINDS, dilation_schedule
 from ..job import Job, Snapshot, frozen_array, register_job
 from ..params import param
 
