@@ -22,7 +22,7 @@ from explorer.training.jobs.finetune_job import (
 from explorer.training.jobs.gpt_job import VAL_EVERY, GptSnapshot
 from explorer.training.jobs.pretrain_job import PRESETS, PretrainConfig, PretrainJob, apply_preset
 from explorer.training.params import validate_config
-from explorer.training.pretrained import find_pretrained, load_pretrained
+from explorer.training.jobs.pretrained import find_pretrained, load_pretrained
 from explorer.training.record import RunError, RunRecorder, open_run
 from explorer.training.runner import FAILED, FINISHED, run_to_end
 

@@ -11,7 +11,7 @@ CORE = ["explorer.data", "explorer.models.word2vec", "explorer.models.causal_con
         "explorer.analysis.cooccurrence", "explorer.analysis.neighbours", "explorer.analysis.evaluation",
         "explorer.analysis.receptive_field", "explorer.analysis.conv_probe", "explorer.export.vectors",
         "explorer.training.runner", "explorer.models.transformer", "explorer.models.transfer",
-        "explorer.models.recurrent", "explorer.training.pretrained", "explorer.data.finetune_tasks",
+        "explorer.models.recurrent", "explorer.training.jobs.pretrained", "explorer.data.finetune_tasks",
         "explorer.analysis.generation_cost", "explorer.analysis.attention_cost",
         "explorer.training.record", "explorer.training.jobs", "explorer.device", "explorer.cli"]
 

@@ -154,7 +154,7 @@ class FinetuneJob(Job):
         from ...data.finetune_tasks import build_task
         from ...models.transfer import (GPTClassifier, copy_lower, freeze_lower, layer_groups, state_copy,
                                         trainable_parameters, warm_start)
-        from ..pretrained import load_pretrained
+        from .pretrained import load_pretrained
         from .gpt_job import build_model
 
         cfg = self.config

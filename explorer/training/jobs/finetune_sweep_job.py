@@ -74,7 +74,7 @@ class FinetuneSweepJob(Job):
 
     def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
         from ...data.finetune_tasks import build_task
-        from ..pretrained import load_pretrained
+        from .pretrained import load_pretrained
 
         cfg = self.config
         problems = cfg.check()

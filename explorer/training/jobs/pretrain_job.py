@@ -2,7 +2,7 @@
 
 A pre-training run is a GptJob run of task "characters" whose recorded final snapshot is the saved model: its
 float32 param_vector, with the alphabet and the shape fields, rebuilds the network exactly
-(explorer.training.pretrained reads it back).
+(explorer.training.jobs.pretrained reads it back).
 """
 from __future__ import annotations
 

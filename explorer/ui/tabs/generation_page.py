@@ -175,7 +175,7 @@ class GenerationPage(QWidget):
 def _measure_generation(folder: str, lengths, batch: int, device: str, progress, cancelled):
     """In a worker thread: load the pre-trained model and time training against generation."""
     from ...analysis.generation_cost import measure_train_vs_generate
-    from ...training.pretrained import load_pretrained
+    from ...training.jobs.pretrained import load_pretrained
 
     model = load_pretrained(folder).build_model()
     return measure_train_vs_generate(model, lengths, batch=batch, device=device, progress=progress,

@@ -21,7 +21,7 @@ from ...training.jobs.finetune_job import SHARES, WAYS, FinetuneConfig, Finetune
 from ...training.jobs.finetune_sweep_job import FinetuneSweepConfig, FinetuneSweepJob, FinetuneSweepSnapshot
 from ...training.jobs.gpt_job import GptSnapshot
 from ...training.jobs.pretrain_job import PRESETS, PretrainConfig, PretrainJob, apply_preset
-from ...training.pretrained import find_pretrained
+from ...training.jobs.pretrained import find_pretrained
 from ...training.record import RunRecord
 from ...training.runner import Tick
 from ..app_state import AppState

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .record import RunError, open_run
+from ..record import RunError, open_run
 
 PRETRAINED_KINDS = ("gpt_pretrain", "gpt")
 CORPUS_NAMES = {"builtin:austen": "Austen", "builtin:stdlib": "docstrings", "builtin:synthetic": "synthetic"}
@@ -114,7 +114,7 @@ def find_pretrained(root: Path | None = None) -> list[PretrainedInfo]:
 
     `root` defaults to the app's runs folder; damaged or unfinished folders are skipped."""
     if root is None:
-        from ..paths import runs_dir
+        from ...paths import runs_dir
 
         root = runs_dir()
     root = Path(root)
@@ -145,7 +145,7 @@ class Pretrained:
         """A fresh GPT (train mode, CPU) with exactly these weights."""
         import torch
 
-        from .jobs.gpt_job import build_model
+        from .gpt_job import build_model
 
         model = build_model(self.config, len(self.alphabet))
         vector = torch.from_numpy(np.array(self.param_vector, dtype=np.float32))
@@ -155,8 +155,8 @@ class Pretrained:
 
 def load_pretrained(folder: str | Path) -> Pretrained:
     """The model of a finished pre-training run; RunError says what is wrong with a folder that has none."""
-    from .jobs.gpt_job import GptJob, GptSnapshot, build_model
-    from .jobs.pretrain_job import PretrainJob  # importing registers the kind, which open_run needs
+    from .gpt_job import GptJob, GptSnapshot, build_model
+    from .pretrain_job import PretrainJob  # importing registers the kind, which open_run needs
 
     folder = Path(folder)
     if not str(folder) or not folder.is_dir():
