@@ -17,8 +17,9 @@ from explorer.data.finetune_tasks import (
 from explorer.models.transfer import GPTClassifier, group_parameters
 from explorer.training.job import JOB_KINDS, Diverged
 from explorer.training.jobs.finetune_job import (
-    WAY_LABELS, WAYS, FinetuneConfig, FinetuneJob, FinetuneSnapshot, FinetuneSweepConfig, FinetuneSweepJob, way_label,
+    WAY_LABELS, WAYS, FinetuneConfig, FinetuneJob, FinetuneSnapshot, way_label,
 )
+from explorer.training.jobs.finetune_sweep_job import FinetuneSweepConfig, FinetuneSweepJob
 from explorer.training.jobs.gpt_job import VAL_EVERY, GptSnapshot
 from explorer.training.jobs.pretrain_job import PRESETS, PretrainConfig, PretrainJob, apply_preset
 from explorer.training.params import validate_config

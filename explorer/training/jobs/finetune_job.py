@@ -377,15 +377,3 @@ class FinetuneJob(Job):
             task=self.task.kind, classes=tuple(self.task.classes), description=self.task.description,
             examples=self.task.examples, diverged=tuple(self.diverged),
         )
-
-
-_SWEEP_NAMES = ("FinetuneSweepConfig", "FinetuneSweepSnapshot", "FinetuneSweepJob")
-
-
-def __getattr__(name: str):
-    """The sweep lives in finetune_sweep_job (this module would pass 400 lines); its names are found here too."""
-    if name in _SWEEP_NAMES:
-        from . import finetune_sweep_job
-
-        return getattr(finetune_sweep_job, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
