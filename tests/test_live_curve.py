@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 
-from explorer.ui.widgets.live_curve import LiveCurve
+from explorer.render.live_curve import LiveCurve
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def test_axes_are_named_with_units(panel):
 
 
 def test_log_buttons_and_set_log_stay_in_step(panel):
-    panel.log_y_button.click()
+    panel.log_y_button.trigger()
     assert panel.plot_item.ctrl.logYCheck.isChecked()
     panel.set_log(x=True)
     assert panel.log_x_button.isChecked()
@@ -113,6 +113,11 @@ def test_png_is_scaled_and_light_even_in_dark_theme(panel, qapp, tmp_path):
     panel.export_png(path, scale=2.0)
     img = QImage(str(path))
     w, h = panel.plot_widget.width(), panel.plot_widget.height()
+    # as wide as on screen; taller by the title row that exported files carry above the plot
+    assert abs(img.width() - 2 * w) <= 2 and 2 * h + 20 <= img.height() <= 2 * h + 120
+    panel.export_with_text = False
+    panel.export_png(path, scale=2.0)
+    img = QImage(str(path))
     assert abs(img.width() - 2 * w) <= 2 and abs(img.height() - 2 * h) <= 2
     assert image_colour(img, 2, 2) == "#ffffff" and image_colour(img, img.width() - 3, img.height() // 2) == "#ffffff"
     # the on-screen theme is back afterwards
@@ -139,11 +144,12 @@ def test_svg_is_xml_with_axis_labels_and_crisp_heatmaps(panel, tmp_path):
 
 def test_pdf_is_a_page_the_size_of_the_plot(panel, tmp_path):
     path = tmp_path / "loss.pdf"
+    panel.export_with_text = False
     panel.export_pdf(path)
     data = path.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 2000
     box = [float(v) for v in re.search(rb"/MediaBox\s*\[([^\]]*)\]", data).group(1).split()]
-    rect = panel.plot_item.sceneBoundingRect()
+    rect = panel.canvas.ci.sceneBoundingRect()
     assert box[2] - box[0] == pytest.approx(rect.width(), abs=1)
     assert box[3] - box[1] == pytest.approx(rect.height(), abs=1)
     if shutil.which("pdftotext"):
@@ -221,7 +227,7 @@ def test_toolbar_export_asks_for_a_file_and_reports_failure(panel, tmp_path, mon
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (next(answers), "")))
     errors = []
     monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda *a, **k: errors.append(a)))
-    menu = panel.export_button.menu()
+    menu = panel._export_submenu
     png_menu = menu.actions()[0].menu()
     png_menu.actions()[2].trigger()  # 4x
     img = QImage(str(tmp_path / "figure.png"))
@@ -240,7 +246,7 @@ def test_a_panel_never_shown_exports_at_its_own_size(qtbot, tmp_path):
     p.add_curve("run").append([0, 1, 2], [0, 1, 4])
     p.export_png(tmp_path / "hidden.png", scale=1.0)
     img = QImage(str(tmp_path / "hidden.png"))
-    assert img.width() == 700 and 330 < img.height() < 400
+    assert img.width() == 700 and 330 < img.height() < 480  # with the title row above the plot
     np.testing.assert_array_equal(p.curves["run"].item.yData, [0, 1, 4])  # pending data is drawn first
 
 

@@ -9,13 +9,12 @@ from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from explorer.export.figures import EXPORT_STYLE, FigureStyle
+from explorer.figures.palette import CURVE_COLORS, curve_color  # noqa: F401 (re-exported for the tabs)
 from explorer.paths import RESOURCES
 
 THEMES = ("light", "dark")
 FONT_FAMILY = "DejaVu Sans"
 
-# Okabe-Ito colours (colour-blind friendly), ordered so that the first ones read well on white and on dark grey.
-CURVE_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#999999", "#F0E442")
 
 STYLES: dict[str, FigureStyle] = {
     "light": FigureStyle(background="#ffffff", foreground="#202020",
@@ -49,11 +48,6 @@ def register_fonts() -> str:
         font.setPointSizeF(max(QApplication.font().pointSizeF(), 9.0))
         QApplication.setFont(font)
     return family
-
-
-def curve_color(i: int) -> str:
-    """The i-th curve colour (cycles), readable on both themes."""
-    return CURVE_COLORS[i % len(CURVE_COLORS)]
 
 
 def current_theme() -> str:

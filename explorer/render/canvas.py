@@ -1,0 +1,451 @@
+"""The one renderer: draws a `Figure` into a pyqtgraph layout, the same on screen and in exported files.
+
+Layout of a canvas: [title] / [plot | colour bar] / [legend] / [caption]. The title and caption rows are filled
+for exports (on screen the panel shows them as wrapping Qt labels); the legend sits below the plot, never on
+the data. Drawing is incremental: elements are kept by name and updated in place, so a live view redraws cheaply.
+"""
+from __future__ import annotations
+
+import html
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QFont, QFontMetricsF, QPainterPath, QTransform
+
+from ..figures.figure import Arrow, Figure, Heatmap, Points, RefLine, Series
+from ..figures.palette import curve_color
+from .labels import place_labels
+from .live_curve import LiveCurve
+
+_SYMBOLS = {"o": "o", "s": "s", "t": "t", "x": "x", "+": "+", "d": "d"}
+HEAD_PX = 11.0  # arrow heads, in pixels at 1× (scaled with the export like every other pixel size)
+
+
+def _color(value, index: int = 0):
+    """A pyqtgraph colour from a palette index, a colour string or an RGBA tuple."""
+    if value is None or isinstance(value, (int, np.integer)):
+        return pg.mkColor(curve_color(int(value or index)))
+    return pg.mkColor(value)
+
+
+def lookup_table(colormap: str, nan_color: str | None) -> np.ndarray:
+    """256 colours of `colormap`; with `nan_color`, entry 0 is that colour (NaN cells are drawn below the range)."""
+    lut = pg.colormap.get(colormap).getLookupTable(nPts=256 if nan_color is None else 255, alpha=False)
+    if nan_color is None:
+        return lut
+    c = pg.mkColor(nan_color)
+    return np.vstack([np.array([[c.red(), c.green(), c.blue()]], dtype=lut.dtype), lut])
+
+
+def heatmap_image(h: Heatmap) -> tuple[np.ndarray, tuple[float, float]]:
+    """The float32 C-contiguous image and levels to draw (NaN mapped below the range when it has a colour)."""
+    low, high = h.levels
+    values = h.values
+    if h.nan_color is not None:
+        step = (high - low) / 254.0
+        image = np.where(np.isfinite(values), np.clip(values, low, high), low - step)
+        return np.ascontiguousarray(image, dtype=np.float32), (low - step, high)
+    image = np.nan_to_num(values, nan=low, posinf=high, neginf=low)
+    return np.ascontiguousarray(image, dtype=np.float32), (low, high)
+
+
+def wrap_html(text: str, font: QFont, width_px: float) -> str:
+    """`text` as HTML with line breaks so that no line is wider than `width_px` in `font`."""
+    metrics = QFontMetricsF(font)
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if line and metrics.horizontalAdvance(candidate) > width_px:
+                lines.append(line)
+                line = word
+            else:
+                line = candidate
+        lines.append(line)
+    return "<br>".join(html.escape(line) for line in lines)
+
+
+def arrow_head(angle_rad: float) -> QPainterPath:
+    """A filled triangle pointing along `angle_rad` (screen coordinates, y down), tip at the origin, 1 unit long."""
+    path = QPainterPath()
+    path.moveTo(0.0, 0.0)
+    path.lineTo(-1.0, 0.38)
+    path.lineTo(-1.0, -0.38)
+    path.closeSubpath()
+    return QTransform().rotateRadians(angle_rad).map(path)
+
+
+class OutsideLegend(pg.LegendItem):
+    """A legend that lives in the canvas layout, below the plot: it never covers data and is never moved onto it."""
+
+    def setOffset(self, offset) -> None:  # noqa: N802 (pyqtgraph's name)
+        self.opts["offset"] = offset  # kept for callers; the layout decides where the legend goes
+
+
+class FigureCanvas(pg.GraphicsLayoutWidget):
+    """A pyqtgraph layout that shows one `Figure` at a time and exports exactly what it shows."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.figure: Figure | None = None
+        self.title = ""  # what exports carry above and below the plot
+        self.caption = ""
+        self.ci.setContentsMargins(6, 4, 10, 4)
+        self.ci.layout.setVerticalSpacing(2)
+        self.plot_item = pg.PlotItem()
+        self.ci.addItem(self.plot_item, row=1, col=0)
+        for side in ("left", "bottom"):  # grid at major ticks only: minor grid lines cost ~60 ms a frame
+            self.plot_item.getAxis(side).setStyle(maxTickLevel=0)
+            self.plot_item.getAxis(side).enableAutoSIPrefix(False)
+        self.plot_item.layout.setContentsMargins(4, 8, 12, 4)
+        self.legend = OutsideLegend(frame=False, colCount=3, labelTextSize="9pt", verSpacing=-4)
+        self.plot_item.legend = self.legend  # named items added to the plot list themselves here, below it
+        self._legend_in_layout = False
+        self.colorbar: pg.ColorBarItem | None = None
+        self._colorbar_label = ""
+        self.title_item = pg.LabelItem("", justify="left")
+        self.caption_item = pg.LabelItem("", justify="left")
+        self.curves: dict[str, LiveCurve] = {}
+        self.heatmaps: dict[str, pg.ImageItem] = {}
+        self._items: dict[tuple[str, str], object] = {}
+        self._texts: list[pg.TextItem] = []
+        self._labels: list[pg.TextItem] = []
+        self._lines: list[pg.InfiniteLine] = []
+        self._arrow_lines: pg.PlotCurveItem | None = None
+        self._arrow_heads: pg.ScatterPlotItem | None = None
+        self._hint = pg.TextItem("", anchor=(0.5, 0.5), color="#808080")
+        self._hint.setParentItem(self.plot_item.getViewBox())
+        self._hint.hide()
+        self._empty = False
+        self._log = (None, None)
+        self._fitted_for: tuple | None = None
+        self.plot_item.getViewBox().sigRangeChanged.connect(self._view_changed)
+        self.plot_item.getViewBox().sigResized.connect(self._view_changed)
+
+    # ----- showing a figure
+    def show_figure(self, fig: Figure) -> None:
+        """Draw `fig`, reusing the items of the previous figure where the names match."""
+        self.figure = fig
+        self.title, self.caption = fig.title, fig.caption
+        pi = self.plot_item
+        pi.setLabel("bottom", fig.x.title)
+        pi.setLabel("left", fig.y.title)
+        log = (fig.x.log, fig.y.log)
+        if log != self._log:  # the figure's own scale; a user's toggle stays until the figure changes it
+            pi.setLogMode(x=fig.x.log, y=fig.y.log)
+            self._log = log
+        for side, axis in (("bottom", fig.x), ("left", fig.y)):
+            pi.getAxis(side).setTicks(None if axis.ticks is None else [list(axis.ticks)])
+        pi.getViewBox().invertY(fig.y.inverted)
+        pi.getViewBox().setAspectLocked(fig.aspect_locked)
+        self._draw_series(fig.series)
+        self._draw_heatmaps(fig.heatmaps)
+        self._draw_points(fig.points)
+        self._draw_bars(fig)
+        self._draw_segments(fig)
+        self._draw_lines(fig.lines)
+        self._draw_texts(fig)
+        self._draw_arrows(fig.arrows)
+        self._update_legend(fig)
+        self._set_empty(fig.is_empty, fig.hint)
+        if fig.x.range is not None or fig.y.range is not None:
+            key = (fig.name, fig.x.range, fig.y.range)
+            if key != self._fitted_for:
+                if fig.x.range is not None:
+                    pi.setXRange(*fig.x.range, padding=0)
+                if fig.y.range is not None:
+                    pi.setYRange(*fig.y.range, padding=0)
+                self._fitted_for = key
+        elif self._fitted_for is not None:
+            self._fitted_for = None
+            pi.enableAutoRange()
+        self._place_labels()
+
+    def _draw_series(self, series: tuple[Series, ...]) -> None:
+        wanted = {s.name for s in series}
+        for name in [n for n in self.curves if n not in wanted]:
+            self.curves.pop(name).remove()
+        for i, s in enumerate(series):
+            curve = self.curves.get(s.name)
+            color = _color(s.color, i)
+            pen = pg.mkPen(color, width=s.width, style=Qt.PenStyle.DashLine if s.dash else Qt.PenStyle.SolidLine) \
+                if s.line else None
+            if curve is None:
+                curve = LiveCurve(self.plot_item, s.name, pen)
+                self.curves[s.name] = curve
+                if not s.legend:
+                    self.legend.removeItem(curve.item)
+            else:
+                curve.set_pen(pen)
+            if s.symbol:
+                curve.item.setSymbol(_SYMBOLS.get(s.symbol, "o"))
+                curve.item.setSymbolSize(s.symbol_size)
+                curve.item.setSymbolBrush(color)
+                curve.item.setSymbolPen(color)
+            else:
+                curve.item.setSymbol(None)
+            if len(curve) != s.x.size or not (np.array_equal(curve.x, s.x) and np.array_equal(curve.y, s.y,
+                                                                                                 equal_nan=True)):
+                curve.set_data(s.x, s.y)
+            if curve.dirty:
+                curve.redraw()
+
+    def _draw_heatmaps(self, heatmaps: tuple[Heatmap, ...]) -> None:
+        wanted = {h.name for h in heatmaps}
+        for name in [n for n in self.heatmaps if n not in wanted]:
+            self.plot_item.removeItem(self.heatmaps.pop(name))
+        self.plot_item.showGrid(x=not heatmaps, y=not heatmaps, alpha=0.15)
+        bar_for = next((h for h in heatmaps if h.colorbar), None)
+        for h in heatmaps:
+            item = self.heatmaps.get(h.name)
+            if item is None:
+                item = pg.ImageItem(axisOrder="row-major")
+                self.plot_item.addItem(item)
+                self.heatmaps[h.name] = item
+            item.setLookupTable(lookup_table(h.colormap, h.nan_color))
+            image, levels = heatmap_image(h)
+            item.setImage(image, autoLevels=False, levels=levels)
+            item.setRect(QRectF(*h.extent))
+        self._set_colorbar(bar_for)
+
+    def _set_colorbar(self, h: Heatmap | None) -> None:
+        if h is None:
+            if self.colorbar is not None:
+                self.ci.removeItem(self.colorbar)
+                self.colorbar = None
+            return
+        cmap = pg.colormap.get(h.colormap)
+        if self.colorbar is None:
+            self.colorbar = pg.ColorBarItem(values=h.levels, colorMap=cmap, label=h.scale_label, interactive=False,
+                                            width=14, colorMapMenu=False)
+            self.ci.addItem(self.colorbar, row=1, col=1)
+            self._colorbar_label = h.scale_label
+        self.colorbar.setColorMap(cmap)
+        self.colorbar.setLevels(h.levels)
+        if h.scale_label != self._colorbar_label:
+            self.colorbar.getAxis("right").setLabel(h.scale_label)
+            self._colorbar_label = h.scale_label
+
+    def _draw_points(self, points: tuple[Points, ...]) -> None:
+        wanted = {("points", p.name) for p in points}
+        for key in [k for k in self._items if k[0] == "points" and k not in wanted]:
+            self._remove(key)
+        for p in points:
+            key = ("points", p.name)
+            item = self._items.get(key)
+            if item is None:
+                item = pg.ScatterPlotItem(pxMode=True, name=p.name if p.legend else None)
+                item.setZValue(20 if p.ring else 10)
+                self.plot_item.addItem(item)
+                self._items[key] = item
+            if p.ring:
+                pen = pg.mkPen(_color(p.color), width=2)
+                item.setData(p.x, p.y, size=p.size, symbol=p.symbol, pen=pen, brush=None)
+            elif isinstance(p.color, np.ndarray) and p.color.ndim == 2:
+                brushes = [pg.mkBrush(*c) for c in p.color.tolist()]
+                item.setData(p.x, p.y, size=p.size, symbol=p.symbol, pen=None, brush=brushes)
+            else:
+                item.setData(p.x, p.y, size=p.size, symbol=p.symbol, pen=None, brush=pg.mkBrush(_color(p.color)))
+
+    def _draw_bars(self, fig: Figure) -> None:
+        wanted = {("bars", b.name) for b in fig.bars}
+        for key in [k for k in self._items if k[0] == "bars" and k not in wanted]:
+            self._remove(key)
+        for i, b in enumerate(fig.bars):
+            key = ("bars", b.name)
+            item = self._items.get(key)
+            brush = pg.mkBrush(_color(b.color, i))
+            if item is None:
+                item = pg.BarGraphItem(x=b.x, height=b.height, width=b.width, brush=brush, pen=None,
+                                       name=b.name if b.legend else None)
+                self.plot_item.addItem(item)
+                self._items[key] = item
+            else:
+                item.setOpts(x=b.x, height=b.height, width=b.width, brush=brush)
+
+    def _draw_segments(self, fig: Figure) -> None:
+        wanted = {("segments", s.name) for s in fig.segments}
+        for key in [k for k in self._items if k[0] == "segments" and k not in wanted]:
+            self._remove(key)
+        for s in fig.segments:
+            key = ("segments", s.name)
+            item = self._items.get(key)
+            if item is None:
+                item = pg.PlotCurveItem(name=s.name if s.legend else None)
+                self.plot_item.addItem(item)
+                self._items[key] = item
+            xs = s.xy[:, [0, 2]].ravel()
+            ys = s.xy[:, [1, 3]].ravel()
+            item.setData(xs, ys, connect="pairs", pen=pg.mkPen(_color(s.color), width=s.width))
+
+    def _remove(self, key) -> None:
+        item = self._items.pop(key)
+        self.plot_item.removeItem(item)
+        self.legend.removeItem(item)
+
+    def _draw_lines(self, lines: tuple[RefLine, ...]) -> None:
+        while len(self._lines) > len(lines):
+            self.plot_item.removeItem(self._lines.pop())
+        while len(self._lines) < len(lines):
+            line = pg.InfiniteLine(movable=False, labelOpts={"position": 0.92, "anchors": [(0, 1), (1, 1)]})
+            self.plot_item.addItem(line, ignoreBounds=True)
+            self._lines.append(line)
+        for item, ref in zip(self._lines, lines):
+            item.setAngle(90 if ref.vertical else 0)
+            item.setPen(pg.mkPen(_color(ref.color), width=1.5,
+                                 style=Qt.PenStyle.DashLine if ref.dash else Qt.PenStyle.SolidLine))
+            value = ref.value
+            log = self.plot_item.ctrl.logXCheck.isChecked() if ref.vertical else self.plot_item.ctrl.logYCheck.isChecked()
+            if log:
+                value = math.log10(value) if value > 0 else float("nan")
+            item.setPos(value)
+            item.setVisible(math.isfinite(value))
+            if item.label is None:
+                item.label = pg.InfLineLabel(item, text=ref.label, position=0.92, color=_color(ref.color),
+                                             anchors=[(0, 1), (1, 1)])
+            else:
+                item.label.setFormat(ref.label)
+                item.label.setColor(_color(ref.color))
+            item.label.setVisible(bool(ref.label))
+
+    def _draw_texts(self, fig: Figure) -> None:
+        while len(self._texts) > len(fig.texts):
+            self.plot_item.removeItem(self._texts.pop())
+        while len(self._texts) < len(fig.texts):
+            item = pg.TextItem("")
+            item.setZValue(30)
+            self.plot_item.addItem(item, ignoreBounds=True)
+            self._texts.append(item)
+        fg = self.plot_item.getAxis("left").textPen().color()
+        for item, t in zip(self._texts, fig.texts):
+            item.setText(t.text, color=fg if t.color is None else _color(t.color))
+            item.setAnchor(t.anchor)
+            item.setPos(t.x, t.y)
+
+    def _draw_arrows(self, arrows: tuple[Arrow, ...]) -> None:
+        if not arrows:
+            for item in (self._arrow_lines, self._arrow_heads):
+                if item is not None:
+                    item.hide()
+            return
+        if self._arrow_lines is None:
+            self._arrow_lines = pg.PlotCurveItem()
+            self._arrow_heads = pg.ScatterPlotItem(pxMode=True)
+            for item in (self._arrow_lines, self._arrow_heads):
+                item.setZValue(25)
+                self.plot_item.addItem(item, ignoreBounds=True)
+        xs = np.array([[a.x0, a.x1] for a in arrows]).ravel()
+        ys = np.array([[a.y0, a.y1] for a in arrows]).ravel()
+        self._arrow_lines.setData(xs, ys, connect="pairs", pen=pg.mkPen(_color(arrows[0].color), width=2))
+        self._arrow_lines.show()
+        self._arrow_heads.show()
+        self._orient_arrow_heads()
+
+    def _orient_arrow_heads(self) -> None:
+        """Point each head along its arrow as drawn on screen (the angle depends on the view's aspect)."""
+        fig = self.figure
+        if fig is None or not fig.arrows or self._arrow_heads is None:
+            return
+        pw, ph = self.plot_item.getViewBox().viewPixelSize()
+        pw = pw if pw > 0 and math.isfinite(pw) else 1.0
+        ph = ph if ph > 0 and math.isfinite(ph) else 1.0
+        symbols, brushes = [], []
+        for a in fig.arrows:
+            angle = math.atan2(-(a.y1 - a.y0) / ph, (a.x1 - a.x0) / pw)
+            symbols.append(arrow_head(angle))
+            brushes.append(pg.mkBrush(_color(a.color)))
+        self._arrow_heads.setData([a.x1 for a in fig.arrows], [a.y1 for a in fig.arrows], symbol=symbols,
+                                  size=HEAD_PX, brush=brushes, pen=None)
+
+    def _update_legend(self, fig: Figure | None = None) -> None:
+        """Show the legend below the plot when it has entries (removed from the layout when it has none)."""
+        entries = fig.legend_entries() if fig is not None and fig.legend else [label.text for _, label in
+                                                                               self.legend.items]
+        show = bool(entries) and bool(self.legend.items)
+        if show and not self._legend_in_layout:
+            self.ci.addItem(self.legend, row=2, col=0)
+            self._legend_in_layout = True
+        elif not show and self._legend_in_layout:
+            self.ci.removeItem(self.legend)
+            self._legend_in_layout = False
+        self.legend.setVisible(show)
+        if show:
+            self.legend.setColumnCount(min(len(self.legend.items), 4))
+
+    def _set_empty(self, empty: bool, hint: str) -> None:
+        pi = self.plot_item
+        self._hint.setText(hint)
+        if empty == self._empty:
+            self._position_hint()
+            return
+        self._empty = empty
+        for side in ("left", "bottom"):
+            pi.showAxis(side, not empty)
+        pi.showGrid(x=not empty and not self.heatmaps, y=not empty and not self.heatmaps, alpha=0.15)
+        self._hint.setVisible(empty)
+        self._position_hint()
+
+    def _position_hint(self) -> None:
+        if self._hint.isVisible():
+            vb = self.plot_item.getViewBox()
+            (x0, x1), (y0, y1) = vb.viewRange()
+            self._hint.setPos((x0 + x1) / 2, (y0 + y1) / 2)
+
+    # ----- labels of points: placed where they do not collide
+    def _view_changed(self, *_args) -> None:
+        self._position_hint()
+        self._orient_arrow_heads()
+        self._place_labels()
+
+    def _place_labels(self) -> None:
+        fig = self.figure
+        wanted = [] if fig is None else [(p, i, text) for p in fig.points for i, text in p.labels
+                                         if 0 <= i < p.x.size]
+        vb = self.plot_item.getViewBox()
+        font = QFont(self.font())
+        metrics = QFontMetricsF(font)
+        anchors, sizes = [], []
+        for p, i, text in wanted:
+            pos = vb.mapViewToScene(QPointF(float(p.x[i]), float(p.y[i])))
+            anchors.append((pos.x(), pos.y(), p.size / 2 + 2))
+            sizes.append((metrics.horizontalAdvance(text) + 4, metrics.height()))
+        placed = place_labels(anchors, sizes, bounds=vb.sceneBoundingRect().getRect())
+        while len(self._labels) < len(wanted):
+            item = pg.TextItem("", color="#303030")
+            item.setZValue(40)
+            self.plot_item.addItem(item, ignoreBounds=True)
+            self._labels.append(item)
+        for k, item in enumerate(self._labels):
+            spot = placed[k] if k < len(placed) else None
+            if spot is None:
+                item.hide()
+                continue
+            p, i, text = wanted[k]
+            item.setText(text, color=self.plot_item.getAxis("left").textPen().color())
+            item.setAnchor(spot)
+            item.setPos(float(p.x[i]), float(p.y[i]))
+            item.show()
+
+    # ----- the export rows
+    def set_export_text(self, on: bool, width_px: float | None = None) -> None:
+        """Show (for an export) or hide the title and caption rows above and below the plot."""
+        for item in (self.title_item, self.caption_item):
+            if item.scene() is not None and item.parentItem() is not None:
+                self.ci.removeItem(item)
+        if not on or not (self.title or self.caption):
+            return
+        width = width_px or self.width()
+        title_font = QFont(self.font())
+        title_font.setPointSizeF(max(title_font.pointSizeF(), 9.0) * 1.2)
+        title_font.setBold(True)
+        if self.title:
+            self.title_item.setText(wrap_html(self.title, title_font, width - 24),
+                                    size=f"{title_font.pointSizeF():.1f}pt", bold=True)
+            self.ci.addItem(self.title_item, row=0, col=0, colspan=2)
+        if self.caption:
+            self.caption_item.setText(wrap_html(self.caption, QFont(self.font()), width - 24),
+                                      size=f"{max(QFont(self.font()).pointSizeF(), 9.0):.1f}pt")
+            self.ci.addItem(self.caption_item, row=3, col=0, colspan=2)

@@ -1,0 +1,2 @@
+"""Imports every tab's state so that each registers the kinds of run it shows."""
+from . import convolution  # noqa: F401
