@@ -6,7 +6,7 @@ import time
 import pytest
 from PySide6.QtCore import QThreadPool
 
-from explorer.training.worker import JobRunner
+from explorer.ui.job_runner import JobRunner
 from tiny_jobs import RegressionConfig, RegressionJob
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from ..data.corpus import Corpus
-from ..training.worker import JobRunner
+from .job_runner import JobRunner
 
 
 class AppState(QObject):

@@ -37,7 +37,7 @@ class JobTab(QWidget):
 
     def _mine(self) -> bool:
         """True when the runner's current job was started from this tab."""
-        return getattr(self.runner, "owner", None) is self
+        return self.runner.owner is self
 
     def show_banner(self, text: str) -> None:
         """Show a message above the plots (empty text hides it)."""
@@ -55,8 +55,7 @@ class JobTab(QWidget):
         """Run `job` (stopping any other), recording it in a new run folder."""
         self._live_folder = new_run_folder(runs_dir(), job.kind)
         self.show_banner("")
-        self.runner.owner = self
-        self.runner.start(job, recorder=RunRecorder(self._live_folder))
+        self.runner.start(job, recorder=RunRecorder(self._live_folder), owner=self)
         self.form.set_running(True)
 
     def on_live_value(self, name: str, value) -> None:

@@ -5,7 +5,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from ...training.runner import Tick
-from ...training.worker import JobRunner
+from ..job_runner import JobRunner
 
 SPEEDS = (("Full speed", None), ("100 steps/s", 100.0), ("10 steps/s", 10.0), ("2 steps/s", 2.0))
 
@@ -64,7 +64,7 @@ class ControlBar(QWidget):
 
     def mine(self) -> bool:
         """True when the runner's current job was started from this bar's tab."""
-        return getattr(self.runner, "owner", None) is self.owner
+        return self.runner.owner is self.owner
 
     def set_start_text(self, text: str) -> None:
         """What the start button says while nothing of this tab runs (e.g. "Pre-train" or "Fine-tune")."""

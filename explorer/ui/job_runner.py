@@ -13,10 +13,10 @@ import time
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from superqt.utils import GeneratorWorker
 
-from .control import JobControl
-from .job import Job
-from .record import RunRecorder
-from .runner import ENDED, FAILED, Tick, run_job
+from ..training.control import JobControl
+from ..training.job import Job
+from ..training.record import RunRecorder
+from ..training.runner import ENDED, FAILED, Tick, run_job
 
 _ids = itertools.count(1)
 
@@ -36,6 +36,7 @@ class JobRunner(QObject):
         self._worker: GeneratorWorker | None = None
         self._control: JobControl | None = None
         self._job: Job | None = None
+        self.owner: object | None = None  # who started the current job (a tab), so that others leave it alone
         self._run_id = 0
         self._latest = None
         self._status = "idle"
@@ -62,11 +63,12 @@ class JobRunner(QObject):
         return self._worker is not None
 
     # -- commands ---------------------------------------------------------------------------------------
-    def start(self, job: Job, recorder: RunRecorder | None = None, paused: bool = False) -> None:
-        """Run `job` in the background (stopping the one that runs now, if any)."""
+    def start(self, job: Job, recorder: RunRecorder | None = None, paused: bool = False,
+              owner: object | None = None) -> None:
+        """Run `job` in the background (stopping the one that runs now, if any) on behalf of `owner`."""
         self.stop(wait_ms=5000)
         self._run_id = run_id = next(_ids)
-        self._job, self._control = job, JobControl(paused=paused)
+        self._job, self._control, self.owner = job, JobControl(paused=paused), owner
         self._latest, self._final = None, None
         self.snapshots_received = self.snapshots_emitted = 0
         worker = GeneratorWorker(run_job, job, self._control, recorder=recorder)
