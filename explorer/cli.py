@@ -34,6 +34,21 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--no-record", action="store_true", help="do not record the run")
     runs = sub.add_parser("runs", help="summarise a recorded run", description="Print a recorded run's summary.")
     runs.add_argument("folder")
+    ex = sub.add_parser(
+        "export", help="write a recorded run's figures or an animation (no window needed)",
+        description="Write the figures of a recorded run, as its tab draws them, without opening a window.")
+    ex.add_argument("folder", help="the run folder")
+    ex.add_argument("--list", action="store_true", help="name the run's figures and snapshot steps, then stop")
+    ex.add_argument("--all", action="store_true", help="every figure of the run's tab (the default)")
+    ex.add_argument("--figure", action="append", default=[], metavar="NAME", help="one figure (repeatable)")
+    ex.add_argument("--format", default="png", choices=("png", "svg", "pdf", "csv", "gif", "mp4"),
+                    help="file format; gif and mp4 animate one figure over the run's snapshots")
+    ex.add_argument("--out", help="the folder for figures (default: RUN/figures), the file for an animation")
+    ex.add_argument("--step", type=int, help="the snapshot to draw (default: the last)")
+    ex.add_argument("--scale", type=float, default=2.0, choices=(1.0, 2.0, 4.0), help="PNG resolution factor")
+    ex.add_argument("--no-text", action="store_true", help="leave the title and caption out of the files")
+    ex.add_argument("--fps", type=float, default=4.0, help="frames per second of an animation")
+    ex.add_argument("--frames", type=int, help="frames of an animation (default: one per snapshot)")
     sub.add_parser("info", parents=[common], help="print versions and the device that would be used")
     return ap
 
@@ -46,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_app(args.device or "auto", args.theme)
     try:
-        return {"train": _train, "runs": _runs, "info": _info}[args.command](args)
+        return {"train": _train, "runs": _runs, "info": _info, "export": _export}[args.command](args)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
@@ -169,3 +184,50 @@ def _info(args) -> int:
     except DeviceError as exc:
         return _fail(str(exc))
     return 0
+
+
+def _export(args) -> int:
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # headless: no window, no display needed
+    from .render.qt_app import headless_app
+    from .render.run_export import ExportError, animate_figure, export_figures, open_state, select_step
+
+    app = headless_app()  # noqa: F841 - must live while figures are drawn
+    try:
+        state = open_state(args.folder)
+    except ExportError as exc:
+        return _fail(str(exc))
+    if args.list:
+        for name in state.figure_names:
+            print(f"{name:<14} {state.figure(name).title}")
+        steps = list(state.source.steps) if state.source else []
+        print(f"snapshots at steps: {', '.join(f'{s:,}' for s in steps) or 'none'}")
+        return 0
+    with_text = not args.no_text
+    try:
+        if args.format in ("gif", "mp4"):
+            if len(args.figure) != 1:
+                return _fail(f"--format {args.format} animates one figure: add --figure NAME "
+                             f"(one of {', '.join(state.figure_names)})")
+            out = args.out or os.path.join(args.folder, f"{args.figure[0]}.{args.format}")
+            if not out.lower().endswith(f".{args.format}"):
+                out += f".{args.format}"
+
+            def progress(k: int, n: int) -> None:
+                print(f"\rframe {k}/{n}", end="" if k < n else "\n", file=sys.stderr, flush=True)
+
+            count = animate_figure(state, args.figure[0], out, fps=args.fps, with_text=with_text,
+                                   frames=args.frames, progress=progress)
+            print(f"{out}: {count} frames")
+            return 0
+        select_step(state, args.step)
+        out = args.out or os.path.join(args.folder, "figures")
+        written = export_figures(state, out, args.format, args.figure or None, scale=args.scale,
+                                 with_text=with_text, progress=print)
+        print(f"{len(written)} figure(s) written to {out}")
+        return 0
+    except (ExportError, OSError) as exc:
+        return _fail(str(exc))
+    except RuntimeError as exc:  # AnimationError: e.g. no MP4 encoder installed
+        return _fail(str(exc))

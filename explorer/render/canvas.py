@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QPainterPath, QTransform
 
 from ..figures.figure import Arrow, Figure, Heatmap, Points, RefLine, Series
@@ -87,6 +87,8 @@ class OutsideLegend(pg.LegendItem):
 
 class FigureCanvas(pg.GraphicsLayoutWidget):
     """A pyqtgraph layout that shows one `Figure` at a time and exports exactly what it shows."""
+
+    pointClicked = Signal(str, int)  # the name of a clickable `Points` and the index of the point clicked
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -239,6 +241,7 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
             if item is None:
                 item = pg.ScatterPlotItem(pxMode=True, name=p.name if p.legend else None)
                 item.setZValue(20 if p.ring else 10)
+                item.sigClicked.connect(lambda _item, spots, _ev=None, n=p.name: self._clicked(n, spots))
                 self.plot_item.addItem(item)
                 self._items[key] = item
             if p.ring:
@@ -249,6 +252,12 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
                 item.setData(p.x, p.y, size=p.size, symbol=p.symbol, pen=None, brush=brushes)
             else:
                 item.setData(p.x, p.y, size=p.size, symbol=p.symbol, pen=None, brush=pg.mkBrush(_color(p.color)))
+
+    def _clicked(self, name: str, spots) -> None:
+        fig = self.figure
+        spec = next((p for p in fig.points if p.name == name), None) if fig is not None else None
+        if spec is not None and spec.clickable and len(spots):
+            self.pointClicked.emit(name, int(spots[0].index()))
 
     def _draw_bars(self, fig: Figure) -> None:
         wanted = {("bars", b.name) for b in fig.bars}
@@ -290,7 +299,8 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
         while len(self._lines) > len(lines):
             self.plot_item.removeItem(self._lines.pop())
         while len(self._lines) < len(lines):
-            line = pg.InfiniteLine(movable=False, labelOpts={"position": 0.92, "anchors": [(0, 1), (1, 1)]})
+            line = pg.InfiniteLine(movable=False)
+            line.ref_label = pg.InfLineLabel(line, text="", position=0.92, anchors=[(0, 1), (1, 1)])
             self.plot_item.addItem(line, ignoreBounds=True)
             self._lines.append(line)
         for item, ref in zip(self._lines, lines):
@@ -303,13 +313,9 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
                 value = math.log10(value) if value > 0 else float("nan")
             item.setPos(value)
             item.setVisible(math.isfinite(value))
-            if item.label is None:
-                item.label = pg.InfLineLabel(item, text=ref.label, position=0.92, color=_color(ref.color),
-                                             anchors=[(0, 1), (1, 1)])
-            else:
-                item.label.setFormat(ref.label)
-                item.label.setColor(_color(ref.color))
-            item.label.setVisible(bool(ref.label))
+            item.ref_label.setFormat(ref.label)
+            item.ref_label.setColor(_color(ref.color))
+            item.ref_label.setVisible(bool(ref.label))
 
     def _draw_texts(self, fig: Figure) -> None:
         while len(self._texts) > len(fig.texts):
