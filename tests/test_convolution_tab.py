@@ -14,8 +14,13 @@ def tab(app_window):
 
 
 def _lit_inputs(tab):
-    x, y = tab.diagram.field.getData()
-    return sorted(int(v) for v in x)
+    fig = tab.diagram_panel.figure  # the figure on screen is the state's figure
+    field = next(p for p in fig.points if p.name == "inputs output t sees")
+    return sorted(int(v) for v in field.x)
+
+
+def _series(panel, name):
+    return next(s for s in panel.figure.series if s.name == name)
 
 
 def test_changing_the_schedule_in_the_form_redraws_the_diagram_and_the_numbers(qtbot, tab):
@@ -29,8 +34,9 @@ def test_changing_the_schedule_in_the_form_redraws_the_diagram_and_the_numbers(q
     form.widget_for("dilations").setCurrentText("constant")
     assert "Receptive field: 5 inputs" in tab.numbers.text()
     assert _lit_inputs(tab) == list(range(t - 4, t + 1))
-    y = tab.depth_curve.y
-    np.testing.assert_array_equal(y, [2, 3, 4, 5])  # one more input per layer without dilation
+    y = _series(tab.depth_panel, "no dilation").y
+    np.testing.assert_array_equal(y, [2, 3, 4, 5])
+    np.testing.assert_array_equal(tab.depth_panel.curves["no dilation"].y, y)  # drawn as the figure says  # one more input per layer without dilation
     field = tab.form.widget_for("custom_dilations")
     form.widget_for("dilations").setCurrentText("custom")
     field.clear()
@@ -61,8 +67,9 @@ def test_training_grows_the_heatmap_and_shows_accuracy_by_distance(qtbot, tab):
     assert ended.args[0].status == "finished"
     rows = tab.erf_panel.heatmaps["erf"].image
     assert rows is not None and rows.shape[0] >= 2 and rows.shape[1] == 24
-    assert len(tab.acc_curve) == 6
-    assert len(tab.loss_curve) == 60
+    assert len(_series(tab.acc_panel, "accuracy").x) == 6
+    assert len(tab.loss_panel.curves["loss"]) == 60
+    assert tab.erf_panel.canvas.colorbar is not None  # the heatmap says what its colours mean
     assert tab.timeline.slider.maximum() >= 1  # the run was recorded and can be replayed
 
 
@@ -74,7 +81,7 @@ def test_the_diagram_and_heatmap_export_their_data(qtbot, tab, tmp_path):
     tab.form.widget_for("residual").setChecked(False)  # no identity edges: only the convolution taps
     tab.diagram_panel.export_csv(tmp_path / "edges.csv")
     rows = list(csv.DictReader(open(tmp_path / "edges.csv")))
-    reaching = [r for r in rows if r["reaches_output"] == "1"]
+    reaching = [r for r in rows if r["reaches output t (1 = yes)"] == "1"]
     assert len(reaching) == 2 + 4  # k=2: 2 edges into the output, 4 into the two layer-1 nodes it reads
     tab.diagram_panel.export_png(tmp_path / "diagram.png")
     assert (tmp_path / "diagram.png").stat().st_size > 1000
@@ -88,7 +95,8 @@ def test_clicking_a_top_node_chooses_that_output(qtbot, tab):
     qtbot.wait(50)
     plot = tab.diagram_panel.plot_widget
     vb = tab.diagram_panel.plot_item.getViewBox()
-    scene_pos = vb.mapViewToScene(QPointF(10, tab.diagram.layers))
+    layers = len(tab.form.value().dilation_tuple())
+    scene_pos = vb.mapViewToScene(QPointF(10, layers))
     qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=plot.mapFromScene(scene_pos))
     qtbot.waitUntil(lambda: tab.output_box.value() == 10, timeout=3000)
     assert max(_lit_inputs(tab)) == 10

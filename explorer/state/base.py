@@ -161,6 +161,11 @@ class TabState:
         self.index = len(run.steps) - 1 if run.steps else None
         self.changed.emit(())
 
+    def attach_run(self, run: RunSource) -> None:
+        """The live run just shown was recorded as `run`: keep what is on screen, make its snapshots selectable."""
+        self.source = run
+        self.index = len(run.steps) - 1 if run.steps else None
+
     def select(self, index: int) -> None:
         """Show recorded snapshot `index` (the timeline)."""
         if self.source is None or not self.source.steps:

@@ -72,9 +72,11 @@ class ConvolutionState(TabState):
     def reset(self, config: Any = None) -> None:
         new = config is not None and config != self.config
         keep = self.config if config is None else config
-        super().reset(keep)
-        if keep is not None:
+        if keep is not None:  # before the base emits `changed`: the figures must see a valid output
             self.output = default_output(keep) if new else min(self.output, keep.seq_len - 1)
+            if new:
+                self.initial_erf = None
+        super().reset(keep)
 
     def clear_history(self) -> None:
         self._erf_rows, self._erf_steps, self._erf_t = [], [], 0
@@ -86,6 +88,21 @@ class ConvolutionState(TabState):
 
     def metric_figures(self) -> tuple[str, ...]:
         return ("loss",)
+
+    def summary_html(self) -> str:
+        """The side panel's numbers: the receptive field, its formula, and what the task needs."""
+        if self.config is None:
+            return ""
+        cfg, dils, k = self._arch()
+        size = rf.receptive_field_size(k, dils)
+        text = (f"<b>Receptive field: {size} inputs</b><br>= 1 + Σ (k−1)·d = 1 + {k - 1}·({' + '.join(map(str, dils))})"
+                f"<br>dilations: {', '.join(map(str, dils))}<br>")
+        text += (f"causal: output t sees inputs t−{size - 1} … t" if cfg.causal else
+                 f"centred: output t sees {(size - 1) // 2} inputs on each side")
+        if cfg.task == "delayed recall":
+            text += f"<br>task needs distances up to {cfg.max_distance}: " + (
+                "covered" if size - 1 >= cfg.max_distance else f"only 1–{size - 1} can be learned")
+        return text
 
     # ----- figures
     def figure(self, name: str) -> Figure:

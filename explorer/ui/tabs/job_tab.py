@@ -5,6 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QScrollArea, QWidget
 
 from ...paths import runs_dir
+from ...state.base import RunSource
 from ...training.job import Job
 from ...training.record import RunError, RunRecord, RunRecorder, new_run_folder, open_run
 from ...training.runner import Tick
@@ -93,6 +94,12 @@ class JobTab(QWidget):
 
     def show_run(self, record: RunRecord, keep_curve: bool = False) -> None:
         raise NotImplementedError
+
+
+def run_source(record: RunRecord) -> RunSource:
+    """A recorded run as a tab's state reads it (config, metrics, snapshot steps, a loader)."""
+    return RunSource(record.config, record.metrics, record.snapshot_steps(), record.load_snapshot, record.kind,
+                     dict(record.info))
 
 
 def side_panel(content: QWidget, min_width: int, max_width: int, frame: bool = True) -> QScrollArea:
