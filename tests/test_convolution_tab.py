@@ -52,9 +52,9 @@ def test_clicking_another_output_moves_the_field_and_causal_means_no_leak(qtbot,
     t = 20
     lit = _lit_inputs(tab)
     assert max(lit) == t and len(lit) == 16
-    qtbot.waitUntil(lambda: "exactly 0" in tab.field_panel.title, timeout=10000)
+    qtbot.waitUntil(lambda: "exactly 0" in tab.field_panel.caption, timeout=10000)
     tab.form.widget_for("causal").setChecked(False)
-    qtbot.waitUntil(lambda: "leakage" in tab.field_panel.title and "change output" in tab.field_panel.title,
+    qtbot.waitUntil(lambda: "leakage" in tab.field_panel.caption and "change output" in tab.field_panel.caption,
                     timeout=10000)
     assert max(_lit_inputs(tab)) > 20  # the centred stack sees the future
 

@@ -127,6 +127,14 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
         self.plot_item.getViewBox().sigRangeChanged.connect(self._view_changed)
         self.plot_item.getViewBox().sigResized.connect(self._view_changed)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """The legend's columns follow the width (a name is never clipped)."""
+        super().resizeEvent(event)
+        if self._legend_in_layout:
+            columns = self._legend_columns()
+            if columns != self.legend.columnCount:
+                self.legend.setColumnCount(columns)
+
     # ----- showing a figure
     def show_figure(self, fig: Figure) -> None:
         """Draw `fig`, reusing the items of the previous figure where the names match."""
@@ -300,11 +308,15 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
             self.plot_item.removeItem(self._lines.pop())
         while len(self._lines) < len(lines):
             line = pg.InfiniteLine(movable=False)
-            line.ref_label = pg.InfLineLabel(line, text="", position=0.92, anchors=[(0, 1), (1, 1)])
+            line.ref_label = pg.InfLineLabel(line, text="", position=0.95)
             self.plot_item.addItem(line, ignoreBounds=True)
             self._lines.append(line)
         for item, ref in zip(self._lines, lines):
             item.setAngle(90 if ref.vertical else 0)
+            # inside the plot: a vertical line's label hangs right of its top, a horizontal one's sits above its end
+            item.ref_label.anchors = [(0, 0), (0, 0)] if ref.vertical else [(1, 1), (1, 1)]
+            item.ref_label.orthoPos = 0.97 if ref.vertical else 0.98
+            item.ref_label.updatePosition()
             item.setPen(pg.mkPen(_color(ref.color), width=1.5,
                                  style=Qt.PenStyle.DashLine if ref.dash else Qt.PenStyle.SolidLine))
             value = ref.value
@@ -379,7 +391,18 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
             self._legend_in_layout = False
         self.legend.setVisible(show)
         if show:
-            self.legend.setColumnCount(min(len(self.legend.items), 4))
+            self.legend.setColumnCount(self._legend_columns())
+
+    def _legend_columns(self) -> int:
+        """As many columns as fit the canvas width (long names get fewer columns, never a clipped name)."""
+        metrics = QFontMetricsF(QFont(self.font()))
+        widths = [metrics.horizontalAdvance(label.text) + 48 for _, label in self.legend.items]
+        available = max(self.width(), 300) - 30
+        for columns in range(min(len(widths), 4), 1, -1):
+            rows = [widths[i::columns] for i in range(columns)]
+            if sum(max(r) for r in rows if r) <= available:
+                return columns
+        return 1
 
     def _set_empty(self, empty: bool, hint: str) -> None:
         pi = self.plot_item
@@ -395,10 +418,9 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
         self._position_hint()
 
     def _position_hint(self) -> None:
-        if self._hint.isVisible():
+        if self._hint.isVisible():  # the hint lives in the view box's own (pixel) coordinates: its centre
             vb = self.plot_item.getViewBox()
-            (x0, x1), (y0, y1) = vb.viewRange()
-            self._hint.setPos((x0 + x1) / 2, (y0 + y1) / 2)
+            self._hint.setPos(vb.width() / 2, vb.height() / 2)
 
     # ----- labels of points: placed where they do not collide
     def _view_changed(self, *_args) -> None:

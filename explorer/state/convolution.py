@@ -15,8 +15,8 @@ DIAGRAM_MAX = 96  # positions drawn in the connection diagram
 
 
 def default_output(cfg: Any) -> int:
-    """The output shown first: the last position of a causal stack, the middle of a centred one."""
-    return cfg.seq_len - 1 if cfg.causal else cfg.seq_len // 2
+    """The output shown first: the middle one, so that there are future inputs for the leak check to test."""
+    return cfg.seq_len // 2
 
 
 def leak_text(erf: np.ndarray, t: int) -> str:
@@ -165,6 +165,8 @@ class ConvolutionState(TabState):
         _cfg, dils, k = self._arch()
         depth = np.arange(1, len(dils) + 1)
         size, flat = rf.receptive_field_size(k, dils), 1 + (k - 1) * len(dils)
+        every = max(1, len(dils) // 10)
+        axes["x"] = Axis("layers", ticks=tuple((float(d), str(d)) for d in depth if (d - 1) % every == 0))
         return Figure(
             "depth", f"Receptive field against depth: {size} with dilations, {flat} without", **axes,
             series=(Series("this schedule", depth, rf.sizes_by_depth(k, dils), color=0, symbol="o"),
@@ -172,7 +174,7 @@ class ConvolutionState(TabState):
             caption=f"dilations {', '.join(map(str, dils))}; kernel {k}")
 
     def field_figure(self) -> Figure:
-        axes = dict(x=Axis("input position relative to t (s − t)"), y=Axis("share of the largest value"))
+        axes = dict(x=Axis("input position relative to t (s − t)"), y=Axis("share of max"))
         if self.config is None:
             return Figure("field", "Receptive field of the chosen output", **axes,
                           hint="Choose a stack on the left.")
@@ -183,11 +185,9 @@ class ConvolutionState(TabState):
         measured = np.empty(0) if self.initial_erf is None else self.initial_erf
         m_rel = np.arange(measured.size) - t
         m_share = measured / measured.max() if measured.size and measured.max() > 0 else measured
-        title = f"Receptive field of output t = {t}"
+        title = f"Receptive field of output t = {t}: theory against the measured gradient"
         caption = "measuring the gradient of a fresh stack…" if self.initial_erf is None else \
             leak_text(self.initial_erf, t)
-        if self.initial_erf is not None:
-            title += f": {caption}"
         return Figure("field", title, **axes,
                       series=(Series("theory: paths from s to t", rel, paths / max(1.0, paths.max()), color=0),
                               Series("measured |∂y_t/∂x_s| at initialisation", m_rel, m_share, color=1)),

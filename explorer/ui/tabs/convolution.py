@@ -92,6 +92,7 @@ class ConvolutionTab(JobTab):
         self.controls.startRequested.connect(self.start_training)
         self.runner.snapshotReady.connect(self._on_snapshot)
         self.runner.progress.connect(self._on_progress)
+        self._dirty.update(n for n in ConvolutionState.figure_names if n not in ARCHITECTURE)
         self.update_architecture()
 
     # -- binding: widgets -> state ----------------------------------------------------------------------
