@@ -130,7 +130,7 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         """The legend's columns follow the width (a name is never clipped)."""
         super().resizeEvent(event)
-        if self._legend_in_layout:
+        if getattr(self, "_legend_in_layout", False):  # Qt resizes the view while it is being built
             columns = self._legend_columns()
             if columns != self.legend.columnCount:
                 self.legend.setColumnCount(columns)
