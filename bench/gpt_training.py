@@ -45,8 +45,7 @@ def job_round(cfg: GptConfig, corpus, snapshot_interval: float) -> tuple[float, 
     """Tokens/s of one run of the job through the runner (after set-up and the first snapshot), and snapshots;
     the job is a PretrainJob for a PretrainConfig, else a GptJob."""
     job = PretrainJob(cfg) if isinstance(cfg, PretrainConfig) else GptJob(cfg)
-    job.preloaded_corpus = corpus
-    gen = run_job(job, snapshot_interval=snapshot_interval)
+    gen = run_job(job, corpora={job.config.corpus: corpus}, snapshot_interval=snapshot_interval)
     next(gen)  # set-up and the step-0 snapshot: not timed
     snaps = 0
     t0 = time.perf_counter()

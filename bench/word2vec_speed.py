@@ -42,6 +42,7 @@ from explorer.analysis.neighbours import class_separation, neighbour_purity  # n
 from explorer.data.builtin import load_builtin  # noqa: E402
 from explorer.data.corpus import Corpus  # noqa: E402
 from explorer.data.tokenize import word_tokens  # noqa: E402
+from explorer.training.job import JobContext  # noqa: E402
 from explorer.training.jobs.word2vec_job import Word2VecConfig, Word2VecJob  # noqa: E402
 
 BIG_CORPUS = Path.home() / ".cache" / "smx-anchors" / "corpus" / "big.txt"
@@ -84,8 +85,7 @@ def train_ours(corpus: Corpus, settings: dict, device: str, threads: int, cls=Wo
     torch.set_num_threads(threads)
     names = {f for f in cfg_cls.__dataclass_fields__}
     job = cls(cfg_cls(**{k: v for k, v in settings.items() if k in names}), device)
-    job.preloaded_corpus = corpus
-    job.setup()
+    job.setup(JobContext(corpora={job.config.corpus: corpus}))
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     sync()
     t0 = time.perf_counter()

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from explorer.data.corpus import Corpus
+from explorer.training.job import JobContext
 from explorer.training.jobs.conv_job import ConvConfig, ConvJob, ConvSnapshot
 from explorer.training.params import validate_config
 from explorer.training.record import RunRecorder, new_run_folder, open_run
@@ -17,9 +18,12 @@ TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a
 
 
 def _char_job(**kw) -> ConvJob:
-    job = ConvJob(ConvConfig(task="characters", seq_len=24, batch_size=16, channels=16, **kw))
-    job.preloaded_corpus = Corpus(name="tiny", text=TEXT, source="test")
-    return job
+    """A job on the characters of the corpus "tiny", which tiny() puts in memory."""
+    return ConvJob(ConvConfig(task="characters", corpus="tiny", seq_len=24, batch_size=16, channels=16, **kw))
+
+
+def tiny(text: str = TEXT) -> dict[str, Corpus]:
+    return {"tiny": Corpus(name="tiny", text=text, source="test")}
 
 
 def test_config_checks_say_what_is_wrong():
@@ -68,14 +72,14 @@ def test_the_centred_variant_looks_both_ways():
 
 def test_the_learning_rate_changes_live():
     job = ConvJob(ConvConfig(steps=3, **SMALL))
-    job.setup()
+    job.setup(JobContext())
     job.set_lr(0.5)
     assert [g["lr"] for g in job.opt.param_groups] == [0.5]
 
 
 def test_characters_task_learns_and_reports_accuracy_by_position():
     job = _char_job(steps=80, lr=1e-2)
-    ticks, final = run_to_end(job, snapshot_interval=0.0)
+    ticks, final = run_to_end(job, corpora=tiny(), snapshot_interval=0.0)
     assert final.status == FINISHED
     first, last = ticks[0].snapshot, job.snapshot(final.step)
     assert last.task == "characters" and last.accuracy_by_distance.shape == (24,)
@@ -85,9 +89,7 @@ def test_characters_task_learns_and_reports_accuracy_by_position():
 
 
 def test_a_text_too_short_for_the_window_fails_with_a_message():
-    job = _char_job(steps=5)
-    job.preloaded_corpus = Corpus(name="tiny", text="abc", source="test")
-    _, final = run_to_end(job)
+    _, final = run_to_end(_char_job(steps=5), corpora=tiny("abc"))
     assert final.status == FAILED and "too few" in final.message
 
 

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from explorer.data.corpus import Corpus
 from explorer.training.control import JobControl
 from explorer.training.runner import DIVERGED, FAILED, FINISHED, STOPPED, run_job, run_to_end
 from tiny_jobs import RegressionConfig, RegressionJob
@@ -103,11 +104,41 @@ def test_speed_limit_slows_the_job():
 
 def test_setup_failure_is_a_message_not_a_traceback():
     class Broken(RegressionJob):
-        def setup(self, cancelled=lambda: False):
+        def setup(self, ctx):
             raise ValueError("The corpus is empty")
 
     _, final = run_to_end(Broken(RegressionConfig()))
     assert final.status == FAILED and "The corpus is empty" in final.message
+
+
+def test_the_runner_checks_the_config_once_and_never_sets_up_a_job_whose_config_is_invalid():
+    set_up = []
+
+    class Watched(RegressionJob):
+        def setup(self, ctx):
+            set_up.append(ctx)
+            super().setup(ctx)
+
+    _, final = run_to_end(Watched(RegressionConfig(lr=-1.0)))
+    assert final.status == FAILED and "Learning rate must be at least" in final.message and set_up == []
+
+
+def test_the_runner_hands_the_job_its_context():
+    seen = []
+
+    class Watched(RegressionJob):
+        def setup(self, ctx):
+            seen.append(ctx)
+            super().setup(ctx)
+
+    tiny = Corpus(name="tiny", text="a b c", source="test")
+    control = JobControl()
+    _, final = run_to_end(Watched(RegressionConfig(steps=2)), control, corpora={"tiny": tiny})
+    (ctx,) = seen
+    assert final.status == FINISHED and ctx.corpus("tiny") is tiny and not ctx.cancelled()
+    control.stop()
+    assert ctx.cancelled()  # what the job polls in long set-up loops is the runner's stop
+    assert ctx.with_corpus("other", tiny).corpus("other") is tiny and "other" not in ctx.corpora
 
 
 def test_stop_from_another_thread():

@@ -15,7 +15,7 @@ from explorer.data.finetune_tasks import (
     CLASSIFY_SOURCES, FULL_PER_CLASS, NEXT_TOKEN_SOURCES, NOVEL_TITLES, build_task, scramble_letters, split_novels,
 )
 from explorer.models.transfer import GPTClassifier, group_parameters
-from explorer.training.job import JOB_KINDS, Diverged
+from explorer.training.job import JOB_KINDS, Diverged, JobContext
 from explorer.training.jobs.finetune_job import (
     WAY_LABELS, WAYS, FinetuneConfig, FinetuneJob, FinetuneSnapshot, way_label,
 )
@@ -41,8 +41,8 @@ def pretrained_run(tmp_path_factory, austen):
     """A tiny GPT pre-trained for a few steps on a slice of Austen and saved as a run: (folder, job)."""
     folder = tmp_path_factory.mktemp("runs") / "20260101-000000-gpt_pretrain"
     job = PretrainJob(PretrainConfig(steps=30, **TINY))
-    job.preloaded_corpus = Corpus(name="slice", text=austen[:60_000], source="test")
-    _, final = run_to_end(job, recorder=RunRecorder(folder), snapshot_interval=1e9)
+    slice_ = {job.config.corpus: Corpus(name="slice", text=austen[:60_000], source="test")}
+    _, final = run_to_end(job, corpora=slice_, recorder=RunRecorder(folder), snapshot_interval=1e9)
     assert final.status == FINISHED
     return folder, job
 
@@ -128,8 +128,9 @@ def test_a_large_model_keeps_its_parameters_only_in_the_final_recorded_snapshot(
 
     monkeypatch.setattr(pretrain_job, "RECORD_VECTOR_LIMIT", 100)  # every test model counts as large
     job = PretrainJob(PretrainConfig(steps=4, **TINY))
-    job.preloaded_corpus = Corpus(name="slice", text=austen[:20_000], source="test")
-    _, final = run_to_end(job, recorder=RunRecorder(tmp_path / "run", max_snapshots=10), snapshot_interval=0.0)
+    slice_ = {job.config.corpus: Corpus(name="slice", text=austen[:20_000], source="test")}
+    _, final = run_to_end(job, corpora=slice_, recorder=RunRecorder(tmp_path / "run", max_snapshots=10),
+                          snapshot_interval=0.0)
     record = open_run(tmp_path / "run")
     sizes = [record.load_snapshot(i).param_vector.size for i in range(len(record.snapshot_paths))]
     assert record.snapshot_steps()[-1] == 4 and sizes[-1] > 100 and set(sizes[:-1]) == {0}
@@ -288,7 +289,7 @@ def test_the_snapshot_shows_curves_probes_and_attention(pretrained_run, other_fi
 def test_a_way_that_diverges_stops_alone_and_all_of_them_end_the_job(pretrained_run, other_file):
     folder, _ = pretrained_run
     job = _finetune(folder, other_file, ways="scratch,warm")
-    job.setup()
+    job.setup(JobContext())
     with torch.no_grad():
         job.models["scratch"].head.weight.fill_(float("nan"))
     metrics = job.train_step(0)
@@ -329,7 +330,7 @@ def test_the_sweep_fills_its_table_share_by_share(pretrained_run, other_file):
     cfg = FinetuneSweepConfig(pretrained=str(folder), task="classify", source="austen-file", file=other_file,
                               shares="0.1,0.5,1", lower=1, steps=10, batch_size=8, ways="scratch,copy")
     ticks, final = run_to_end(FinetuneSweepJob(cfg), snapshot_interval=0.0)
-    assert final.status == FINISHED and final.step == 30
+    assert final.status == FINISHED and final.step == 30, final.message
     snaps = [t.snapshot for t in ticks if t.snapshot is not None]
     assert [s.done for s in snaps] == sorted(s.done for s in snaps) and snaps[-1].done == 3
     for s in snaps:
@@ -345,8 +346,8 @@ def test_a_warm_start_needs_fewer_labelled_examples_than_training_from_scratch(t
     """Real text against the same text with each word's letters shuffled: the characters are the same, so only
     knowing how English is spelt tells them apart, which pre-training teaches and a few labels cannot."""
     job = PretrainJob(PretrainConfig(layers=1, heads=2, width=32, context=32, batch_size=32, steps=300, lr=1e-2))
-    job.preloaded_corpus = Corpus(name="slice", text=austen[:1_000_000], source="test")
-    _, final = run_to_end(job, recorder=RunRecorder(tmp_path / "run"), snapshot_interval=1e9)
+    slice_ = {job.config.corpus: Corpus(name="slice", text=austen[:1_000_000], source="test")}
+    _, final = run_to_end(job, corpora=slice_, recorder=RunRecorder(tmp_path / "run"), snapshot_interval=1e9)
     assert final.status == FINISHED
     pre = load_pretrained(tmp_path / "run")
     shares, threshold = (0.02, 0.08, 0.32), 0.62

@@ -19,10 +19,13 @@ TEXT = "the cat sat on the mat. the dog sat on the log. a cat and a dog met on a
 SMALL = dict(width=32, context=16, batch_size=16)
 
 
-def _char_job(text: str = TEXT, **kw) -> GptJob:
-    job = GptJob(GptConfig(task="characters", **{**SMALL, **kw}))
-    job.preloaded_corpus = Corpus(name="tiny", text=text, source="test")
-    return job
+def _char_job(**kw) -> GptJob:
+    """A job on the characters of the corpus "tiny", which tiny() puts in memory."""
+    return GptJob(GptConfig(task="characters", corpus="tiny", **{**SMALL, **kw}))
+
+
+def tiny(text: str = TEXT) -> dict[str, Corpus]:
+    return {"tiny": Corpus(name="tiny", text=text, source="test")}
 
 
 def _metric(ticks, final, name: str) -> np.ndarray:
@@ -70,7 +73,7 @@ def test_the_job_hands_out_frozen_attention_snapshots_and_a_validation_curve():
 
 def test_the_tabs_functions_rerun_the_snapshot_model():
     job = _char_job(steps=30, lr=1e-2, positional="learned", probe_text="the cat sat on the mat")
-    _, final = run_to_end(job, snapshot_interval=1e9)
+    _, final = run_to_end(job, corpora=tiny(), snapshot_interval=1e9)
     snap = job.snapshot(final.step)
     assert snap.tokens == tuple("the␣cat␣sat␣on␣the␣mat"[-16:])  # the probe's last `context` characters
     args = (snap, snap.alphabet, snap.param_vector)
@@ -103,14 +106,14 @@ def test_sinusoidal_models_read_texts_longer_than_the_context():
 
 def test_characters_learn_and_a_too_short_text_fails_with_a_message():
     job = _char_job(steps=60, lr=1e-2)
-    ticks, final = run_to_end(job, snapshot_interval=1e9)
+    ticks, final = run_to_end(job, corpora=tiny(), snapshot_interval=1e9)
     assert final.status == FINISHED
     first, last = ticks[0].snapshot, job.snapshot(final.step)
     assert last.val_loss < 0.7 * first.val_loss and last.accuracy > last.chance
     start = "".join(last.alphabet[i] for i in job.probe[:4].tolist())  # min(16, context / 4) characters
     assert len(last.sample) == 16 and last.sample.startswith(start) and set(last.sample) <= set(last.alphabet)
-    short = _char_job(text="the cat sat on the mat. " * 3, steps=5)
-    _, final = run_to_end(short)
+    short = _char_job(steps=5)
+    _, final = run_to_end(short, corpora=tiny("the cat sat on the mat. " * 3))
     assert final.status == FAILED and "validation" in final.message and "too few" in final.message
 
 

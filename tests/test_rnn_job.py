@@ -9,6 +9,7 @@ import torch
 
 from explorer.data.corpus import Corpus
 from explorer.data.recurrent_tasks import IGNORE, AddingTask, CopyTask, make_adding_batch, make_copy_batch
+from explorer.training.job import JobContext
 from explorer.training.jobs.rnn_job import RnnConfig, RnnJob, RnnSnapshot, encode_input, states_for_input
 from explorer.training.jobs.rnn_sweep_job import RnnSweepConfig, RnnSweepJob, RnnSweepSnapshot
 from explorer.training.params import validate_config
@@ -93,7 +94,7 @@ def test_the_job_runs_to_the_end_and_hands_out_frozen_numpy_snapshots(cell, gate
 
 def test_the_tracked_singular_value_follows_the_exact_one():
     job = RnnJob(RnnConfig(cell="LSTM", steps=40, lr=1e-2, **TINY))
-    job.setup()
+    job.setup(JobContext())
     for step in range(40):
         tracked = job.train_step(step)["w_sv_max"]
     assert tracked == pytest.approx(job.model.largest_singular_value(), rel=1e-2)
@@ -138,9 +139,8 @@ def test_an_lstm_learns_to_copy_over_a_short_delay():
 
 @pytest.mark.parametrize("task,cell", [("copy", "LSTM"), ("adding", "GRU"), ("characters", "RNN")])
 def test_states_for_input_reruns_the_snapshots_model(task, cell):
-    job = RnnJob(RnnConfig(task=task, cell=cell, steps=3, **TINY))
-    job.preloaded_corpus = Corpus(name="tiny", text=TEXT, source="test")
-    _, final = run_to_end(job, snapshot_interval=1e9)
+    job = RnnJob(RnnConfig(task=task, cell=cell, steps=3, corpus="tiny", **TINY))
+    _, final = run_to_end(job, corpora={"tiny": Corpus(name="tiny", text=TEXT, source="test")}, snapshot_interval=1e9)
     snap = job.snapshot(final.step)
     states = states_for_input(job.config, snap.param_vector, snap.input_ids.tolist())
     np.testing.assert_allclose(states["hidden"], snap.hidden_states, atol=1e-5)

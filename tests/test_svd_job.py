@@ -10,6 +10,7 @@ import pytest
 from explorer.analysis.cooccurrence import cooccurrence_matrix, ppmi, top_block
 from explorer.analysis.neighbours import class_separation, neighbour_purity
 from explorer.data.corpus import Corpus
+from explorer.training.job import JobContext
 from explorer.training.jobs import svd_job
 from explorer.training.jobs.svd_job import SvdConfig, SvdJob, SvdSnapshot
 from explorer.training.jobs.word2vec_job import EmbeddingSnapshot
@@ -21,10 +22,13 @@ TEXT = ("the cat sat on the mat . the dog sat on the log . a cat saw a dog . "
         "the dog saw the cat on a mat . a log lay by the mat .") * 6
 
 
-def _job(text: str = TEXT, **kw) -> SvdJob:
-    job = SvdJob(SvdConfig(**{"min_count": 1, "window": 2, "dim": 4, "heatmap_words": 6, **kw}))
-    job.preloaded_corpus = Corpus(name="tiny", text=text, source="test")
-    return job
+def _job(**kw) -> SvdJob:
+    """A job on the corpus "tiny", which tiny() puts in memory."""
+    return SvdJob(SvdConfig(**{"corpus": "tiny", "min_count": 1, "window": 2, "dim": 4, "heatmap_words": 6, **kw}))
+
+
+def tiny(text: str = TEXT) -> dict[str, Corpus]:
+    return {"tiny": Corpus(name="tiny", text=text, source="test")}
 
 
 @pytest.fixture
@@ -44,7 +48,7 @@ def test_defaults_are_valid_and_choices_are_checked():
 @pytest.mark.parametrize("weighting", ["uniform", "1/distance"])
 def test_counting_in_chunks_gives_the_one_shot_matrix(small_chunks, weighting):
     job = _job(weighting=weighting)
-    ticks, final = run_to_end(job, snapshot_interval=0.0)
+    ticks, final = run_to_end(job, corpora=tiny(), snapshot_interval=0.0)
     assert final.status == FINISHED
     n_words = len(job.ids)
     assert job.n_chunks == math.ceil(n_words / 7) and job.total_steps == job.n_chunks + 1
@@ -61,7 +65,7 @@ def test_counting_in_chunks_gives_the_one_shot_matrix(small_chunks, weighting):
 
 def test_the_heatmap_fills_in_while_the_corpus_is_counted(small_chunks):
     job = _job()
-    job.setup()
+    job.setup(JobContext(corpora=tiny()))
     counting = [job.snapshot(0)]
     shares = []
     for step in range(job.n_chunks):
@@ -85,7 +89,7 @@ def test_the_heatmap_fills_in_while_the_corpus_is_counted(small_chunks):
 
 
 def test_the_runner_reports_progress_and_one_loss():
-    ticks, final = run_to_end(_job(), snapshot_interval=0.0)
+    ticks, final = run_to_end(_job(), corpora=tiny(), snapshot_interval=0.0)
     assert final.status == FINISHED
     rows = [t.metrics for t in ticks if t.metrics] + [final.metrics]
     losses = np.concatenate([r["loss"] for r in rows if "loss" in r])
@@ -94,7 +98,7 @@ def test_the_runner_reports_progress_and_one_loss():
 
 def test_vectors_carry_the_exact_top_singular_values(small_chunks):
     job = _job(dim=4)
-    _, final = run_to_end(job, snapshot_interval=0.0)
+    _, final = run_to_end(job, corpora=tiny(), snapshot_interval=0.0)
     snap = job.snapshot(final.step)
     m = ppmi(cooccurrence_matrix(job.ids, len(job.vocab), window=2)).toarray()
     dense = np.linalg.svd(m, compute_uv=False)
@@ -115,7 +119,7 @@ def test_vectors_carry_the_exact_top_singular_values(small_chunks):
 
 def test_raw_counts_can_be_decomposed_without_ppmi(small_chunks):
     job = _job(ppmi=False, dim=3)
-    _, final = run_to_end(job, snapshot_interval=0.0)
+    _, final = run_to_end(job, corpora=tiny(), snapshot_interval=0.0)
     dense = np.linalg.svd(cooccurrence_matrix(job.ids, len(job.vocab), window=2).toarray(), compute_uv=False)
     np.testing.assert_allclose(job.snapshot(final.step).singular_values, dense[:3], rtol=1e-5)
 
@@ -134,7 +138,7 @@ def test_words_of_a_class_end_up_together_on_the_synthetic_corpus():
 def test_a_recorded_run_reopens(tmp_path, small_chunks):
     folder = new_run_folder(tmp_path, "cooc_svd")
     job = _job(weighting="1/distance", solver="randomized")
-    _, final = run_to_end(job, recorder=RunRecorder(folder, max_snapshots=5), snapshot_interval=0.0)
+    _, final = run_to_end(job, corpora=tiny(), recorder=RunRecorder(folder, max_snapshots=5), snapshot_interval=0.0)
     assert final.status == FINISHED
     run = open_run(folder)
     assert run.kind == "cooc_svd" and run.config == job.config
@@ -151,7 +155,7 @@ def test_a_recorded_run_reopens(tmp_path, small_chunks):
 
 
 def test_a_corpus_too_small_fails_with_a_message():
-    _, final = run_to_end(_job(text="one two three", window=2))
+    _, final = run_to_end(_job(window=2), corpora=tiny("one two three"))
     assert final.status == FAILED and "window" in final.message
-    _, final = run_to_end(_job(text="same same same same same same", window=1))
+    _, final = run_to_end(_job(window=1), corpora=tiny("same same same same same same"))
     assert final.status == FAILED and "vocabulary" in final.message.lower()

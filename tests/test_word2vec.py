@@ -19,6 +19,7 @@ from explorer.data.corpus import Corpus
 from explorer.data.errors import CorpusError
 from explorer.models import word2vec as w2v_model
 from explorer.models.word2vec import Word2Vec
+from explorer.training.job import JobContext
 from explorer.training.jobs.word2vec_job import EmbeddingSnapshot, Word2VecConfig, Word2VecJob, noise_table
 from explorer.training.runner import run_to_end
 from explorer.training.snapshot_io import snapshot_from_file, snapshot_to_bytes
@@ -33,10 +34,14 @@ def synthetic():
     return load_builtin("synthetic")
 
 
+def holding(job: Word2VecJob, corpus: Corpus) -> JobContext:
+    """A set-up context in which the corpus that the job's config names is `corpus`, already in memory."""
+    return JobContext(corpora={job.config.corpus: corpus})
+
+
 def trained(corpus, **settings) -> Word2VecJob:
     job = Word2VecJob(Word2VecConfig(**settings), "cpu")
-    job.preloaded_corpus = corpus
-    job.setup()
+    job.setup(holding(job, corpus))
     for step in range(job.total_steps):
         job.train_step(step)
     return job
@@ -131,8 +136,7 @@ def test_an_epoch_takes_every_word_once_as_centre_with_its_window():
     """Window 1 and no subsampling: every word is the centre of exactly its two neighbours (one at the ends)."""
     words = "a b c d e f g h".split() * 20
     job = Word2VecJob(Word2VecConfig(window=1, subsample=0.0, min_count=1, batch_size=16, epochs=1, dim=4), "cpu")
-    job.preloaded_corpus = Corpus("letters", " ".join(words), "test")
-    job.setup()
+    job.setup(holding(job, Corpus("letters", " ".join(words), "test")))
     seen = []
     step_of = job.model.skipgram_ns_step  # targets: each pair's context word, then its noise words
 
@@ -163,8 +167,7 @@ def test_steps_left_without_a_centre_keep_the_last_loss(method, objective):
     """Subsampling can keep fewer words than an epoch has steps: the steps past the end train on nothing."""
     job = Word2VecJob(Word2VecConfig(method=method, objective=objective, window=2, min_count=1, batch_size=1,
                                      epochs=1, dim=4, subsample=0.0), "cpu")
-    job.preloaded_corpus = Corpus("tiny", "a b c d e f g a b c d e a b", "test")
-    job.setup()
+    job.setup(holding(job, Corpus("tiny", "a b c d e f g a b c d e a b", "test")))
     job.steps_per_epoch = job.total_steps = len(job.ids) + 5
     losses = [job.train_step(step)["loss"] for step in range(job.total_steps)]
     assert all(np.isfinite(losses)) and losses[-5:] == [losses[-6]] * 5
@@ -174,8 +177,7 @@ def test_training_does_not_depend_on_snapshots_or_the_focus_word(synthetic):
     settings = dict(dim=8, epochs=1, seed=3)
     plain = trained(synthetic, **settings)
     probed = Word2VecJob(Word2VecConfig(focus_word="king", **settings), "cpu")
-    probed.preloaded_corpus = synthetic
-    probed.setup()
+    probed.setup(holding(probed, synthetic))
     probed.snapshot(0)
     for step in range(probed.total_steps):
         probed.train_step(step)
@@ -188,12 +190,10 @@ def test_training_does_not_depend_on_snapshots_or_the_focus_word(synthetic):
 def test_full_softmax_refuses_a_vocabulary_too_large(synthetic, monkeypatch):
     monkeypatch.setattr(w2v_model, "FULL_SOFTMAX_MAX_VOCAB", 100)
     job = Word2VecJob(Word2VecConfig(objective="full softmax"), "cpu")
-    job.preloaded_corpus = synthetic
     with pytest.raises(CorpusError, match="full softmax scores all 188 words"):
-        job.setup()
+        job.setup(holding(job, synthetic))
     job = Word2VecJob(Word2VecConfig(objective="full softmax"), "cpu")
-    job.preloaded_corpus = synthetic
-    _, final = run_to_end(job)
+    _, final = run_to_end(job, corpora={job.config.corpus: synthetic})
     assert final.status == "failed" and "negative sampling" in final.message
 
 
@@ -222,8 +222,7 @@ def test_short_training_separates_classes_and_solves_analogies(synthetic, name):
 # -- the negative-sampling probe ------------------------------------------------------------------------------
 def _probe_job(corpus, **settings) -> Word2VecJob:
     job = Word2VecJob(Word2VecConfig(dim=16, epochs=1, **settings), "cpu")
-    job.preloaded_corpus = corpus
-    job.setup()
+    job.setup(holding(job, corpus))
     for step in range(job.total_steps // 2):
         job.train_step(step)
     return job

@@ -6,6 +6,7 @@ import time
 import pytest
 from PySide6.QtCore import QThreadPool
 
+from explorer.data.corpus import Corpus
 from explorer.ui.job_runner import JobRunner
 from tiny_jobs import RegressionConfig, RegressionJob
 
@@ -28,6 +29,21 @@ def test_a_job_runs_in_the_background_and_ends(qtbot, runner):
     rows = sum(len(t.metrics.get("step", ())) for t in ticks)
     assert rows == 400  # no metric row is lost, however the snapshots are coalesced
     assert snaps and snaps[-1].step == 400 and not runner.is_active()
+
+
+def test_the_job_gets_the_corpora_in_memory_and_the_runner_knows_who_started_it(qtbot, runner):
+    read = []
+
+    class ReadsACorpus(RegressionJob):
+        def setup(self, ctx):
+            read.append(ctx.corpus("tiny"))
+            super().setup(ctx)
+
+    tiny = Corpus(name="tiny", text="a b c", source="test")
+    tab = object()
+    with qtbot.waitSignal(runner.ended, timeout=20000) as ended:
+        runner.start(ReadsACorpus(RegressionConfig(steps=5)), owner=tab, corpora={"tiny": tiny})
+    assert ended.args[0].status == "finished" and read == [tiny] and runner.owner is tab
 
 
 def test_snapshots_are_coalesced_under_a_slow_consumer(qtbot, runner):

@@ -6,13 +6,13 @@ import time
 
 import numpy as np
 
-from explorer.training.job import Job, Snapshot, frozen_array, register_job
+from explorer.training.job import Job, JobContext, Snapshot, frozen_array, register_job
 from explorer.training.params import param
 
 
 @dataclasses.dataclass
 class RegressionConfig:
-    steps: int = param(200, label="Steps", min=1, max=100000)
+    steps: int = param(200, label="Steps", min=1, max=10**9)
     lr: float = param(0.05, label="Learning rate", min=1e-6, max=1e6, live=True)
     step_sleep: float = 0.0
     seed: int = 0
@@ -33,7 +33,7 @@ class RegressionJob(Job):
     snapshot_cls = RegressionSnapshot
     throughput_unit = "samples/s"
 
-    def setup(self, cancelled=lambda: False) -> None:
+    def setup(self, ctx: JobContext) -> None:
         import torch
 
         g = torch.Generator().manual_seed(self.config.seed)

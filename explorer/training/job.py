@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
+
+from ..data.corpus import Corpus
+from ..data.corpus_spec import load_corpus_spec
 
 JOB_KINDS: dict[str, type["Job"]] = {}
 SNAPSHOT_TYPES: dict[str, type["Snapshot"]] = {}
@@ -39,6 +42,32 @@ def frozen_array(value: Any, dtype: Any = np.float32) -> np.ndarray:
     return arr
 
 
+def _never() -> bool:
+    return False
+
+
+@dataclasses.dataclass(frozen=True)
+class JobContext:
+    """What a job is handed when it is set up, besides its config and device (the runner builds it).
+
+    `corpora` holds corpora already in memory by spec ('builtin:austen' or a file path), e.g. the ones the user
+    opened in the app, so that a job need not read them again; `cancelled()` turns true when whoever runs the job
+    wants it to stop, and long set-up loops check it.
+    """
+
+    corpora: Mapping[str, Corpus] = dataclasses.field(default_factory=dict)
+    cancelled: Callable[[], bool] = _never
+
+    def corpus(self, spec: str) -> Corpus:
+        """The corpus that `spec` names: the one in memory if there is one, else read (and cancellable)."""
+        corpus = self.corpora.get(spec)
+        return corpus if corpus is not None else load_corpus_spec(spec, self.cancelled)
+
+    def with_corpus(self, spec: str, corpus: Corpus) -> JobContext:
+        """This context with `corpus` in memory as `spec` (for a job that hands its corpus to the jobs it runs)."""
+        return dataclasses.replace(self, corpora={**self.corpora, spec: corpus})
+
+
 class Diverged(Exception):
     """Raised by a job's train_step when training has blown up in a way the loss alone does not show
     (e.g. a non-finite gradient norm); the runner ends the job as "diverged" with this message."""
@@ -48,7 +77,8 @@ class Job:
     """A unit of training work that owns its model, optimizer and data on one device.
 
     Subclasses set `kind`, `title`, `config_cls`, `snapshot_cls`, `throughput_unit`, and implement
-    `setup`, `train_step`, `snapshot` and `set_lr`. The engine calls them from one worker thread.
+    `setup`, `train_step`, `snapshot` and `set_lr`. The engine calls them from one worker thread, after it has
+    checked the config (explorer.training.params.validate_config): `setup` may take the config as valid.
     """
 
     kind: ClassVar[str] = ""
@@ -64,8 +94,8 @@ class Job:
         self.total_steps = 0
         self.items_per_step = 1.0
 
-    def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
-        """Build data, model and optimizer; set `total_steps`. May be slow; check `cancelled()` in long loops."""
+    def setup(self, ctx: JobContext) -> None:
+        """Build data, model and optimizer; set `total_steps`. May be slow; check `ctx.cancelled()` in long loops."""
         raise NotImplementedError
 
     def train_step(self, step: int) -> dict[str, float]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Callable, Generator
+from typing import Callable, Generator, Mapping
 
 import numpy as np
 
+from ..data.corpus import Corpus
 from .control import JobControl
-from .job import Diverged, Job, Snapshot
+from .job import Diverged, Job, JobContext, Snapshot
+from .params import validate_config
 from .record import RunRecorder
 
 RUNNING, PAUSED, FINISHED, STOPPED, DIVERGED, FAILED = (
@@ -69,13 +71,19 @@ def run_job(
     job: Job,
     control: JobControl | None = None,
     *,
+    corpora: Mapping[str, Corpus] | None = None,
     recorder: RunRecorder | None = None,
     snapshot_interval: float = 0.05,
     snapshot_share: float = 0.1,
     idle_interval: float = 0.1,
     clock: Callable[[], float] = time.perf_counter,
 ) -> Generator[Tick | None, None, Tick]:
-    """Set the job up and train it to the end, yielding a Tick about every `snapshot_interval` seconds.
+    """Check the job's config, set the job up and train it to the end, yielding a Tick about every
+    `snapshot_interval` seconds.
+
+    The job is set up with a JobContext holding `corpora` (corpora already in memory, by spec) and the control's
+    stop as its `cancelled()`. A config that does not validate ends the job as failed, with the problems as its
+    message, before anything is built.
 
     Snapshots that are costly are spaced further apart, so that taking them uses at most `snapshot_share` of
     the time (the training keeps ~90% of its speed whatever the job shows).
@@ -87,7 +95,10 @@ def run_job(
     unit = job.throughput_unit
     t0 = clock()
     try:
-        job.setup(cancelled=lambda: control.stopped)
+        problems = validate_config(job.config)
+        if problems:
+            raise ValueError(" ".join(problems.values()))
+        job.setup(JobContext(corpora=dict(corpora or {}), cancelled=lambda: control.stopped))
         snap = job.snapshot(0)
     except Exception as exc:  # noqa: BLE001 - any set-up failure becomes a message, never a traceback
         if control.stopped:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import itertools
 import time
+from typing import Mapping
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from superqt.utils import GeneratorWorker
 
+from ..data.corpus import Corpus
 from ..training.control import JobControl
 from ..training.job import Job
 from ..training.record import RunRecorder
@@ -64,14 +66,15 @@ class JobRunner(QObject):
 
     # -- commands ---------------------------------------------------------------------------------------
     def start(self, job: Job, recorder: RunRecorder | None = None, paused: bool = False,
-              owner: object | None = None) -> None:
-        """Run `job` in the background (stopping the one that runs now, if any) on behalf of `owner`."""
+              owner: object | None = None, corpora: Mapping[str, Corpus] | None = None) -> None:
+        """Run `job` in the background (stopping the one that runs now, if any) on behalf of `owner`; `corpora`
+        are the corpora already in memory, by spec, that the job need not read again."""
         self.stop(wait_ms=5000)
         self._run_id = run_id = next(_ids)
         self._job, self._control, self.owner = job, JobControl(paused=paused), owner
         self._latest, self._final = None, None
         self.snapshots_received = self.snapshots_emitted = 0
-        worker = GeneratorWorker(run_job, job, self._control, recorder=recorder)
+        worker = GeneratorWorker(run_job, job, self._control, corpora=dict(corpora or {}), recorder=recorder)
         worker.yielded.connect(lambda tick, rid=run_id: self._on_tick(rid, tick))
         worker.returned.connect(lambda tick, rid=run_id: self._on_return(rid, tick))
         worker.errored.connect(lambda exc, rid=run_id: self._on_error(rid, exc))

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
 
 import numpy as np
 
-from ...data.corpus_spec import load_corpus_spec
 from ...models.dilations import DILATION_KINDS, dilation_schedule
-from ..job import Job, Snapshot, frozen_array, register_job
+from ..job import Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
 
 TASKS = ("delayed recall", "characters")
@@ -112,16 +110,13 @@ class ConvJob(Job):
     snapshot_cls = ConvSnapshot
     throughput_unit = "sequences/s"
 
-    def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+    def setup(self, ctx: JobContext) -> None:
         import torch
 
         from ...data.tasks import char_ids, char_lm_batch, make_delayed_recall_batch
         from ...models.causal_conv import CausalConvStack
 
         cfg = self.config
-        problems = cfg.check()
-        if problems:
-            raise ValueError(" ".join(problems.values()))
         self.dils = cfg.dilation_tuple()
         torch.manual_seed(cfg.seed)
         dev = torch.device(self.device)
@@ -133,7 +128,7 @@ class ConvJob(Job):
             self.chance = 1.0 / cfg.alphabet
             self._batch = lambda b, g: make_delayed_recall_batch(b, cfg.seq_len, cfg.alphabet, cfg.max_distance, g)
         else:
-            corpus = getattr(self, "preloaded_corpus", None) or load_corpus_spec(cfg.corpus, cancelled)
+            corpus = ctx.corpus(cfg.corpus)
             tokenizer, ids = char_ids(corpus.text)
             self.ids = ids.to(dev)
             vocab = out_dim = len(tokenizer)

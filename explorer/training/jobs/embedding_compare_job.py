@@ -8,13 +8,12 @@ the figure that checks the lecture's claim that skip-gram treats rare words bett
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
 
 import numpy as np
 
 from ...analysis.neighbours import purity_by_frequency
 from ...analysis.projection import procrustes_align
-from ..job import Job, Snapshot, frozen_array, register_job
+from ..job import Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
 
 METHODS = ("skip-gram", "CBOW", "skip-gram, full softmax", "CBOW, full softmax", "co-occurrence + SVD")
@@ -96,18 +95,12 @@ class EmbeddingCompareJob(Job):
     snapshot_cls = EmbeddingCompareSnapshot
     throughput_unit = "steps/s"
 
-    def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
-        from ...data.corpus_spec import load_corpus_spec
-
+    def setup(self, ctx: JobContext) -> None:
         cfg = self.config
-        problems = cfg.check()
-        if problems:
-            raise ValueError(" ".join(problems.values()))
-        corpus = getattr(self, "preloaded_corpus", None) or load_corpus_spec(cfg.corpus, cancelled)
+        ctx = ctx.with_corpus(cfg.corpus, ctx.corpus(cfg.corpus))  # read once, for both methods
         self.jobs = [sub_job(cfg.method_a, cfg, self.device), sub_job(cfg.method_b, cfg, self.device)]
         for job in self.jobs:
-            job.preloaded_corpus = corpus
-            job.setup(cancelled)
+            job.setup(ctx)
         self.total_steps = max(job.total_steps for job in self.jobs)
         self.items_per_step = 1.0
         self._losses = [float("nan"), float("nan")]

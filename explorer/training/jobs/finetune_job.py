@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...data.finetune_tasks import CLASSIFY_SOURCES, NEXT_TOKEN_SOURCES, TASK_KINDS
-from ..job import Diverged, Job, Snapshot, frozen_array, register_job
+from ..job import Diverged, Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
 from .gpt_job import VAL_EVERY, token_label
+
+if TYPE_CHECKING:
+    from ...data.finetune_tasks import TaskData
+    from .pretrained import Pretrained
 
 WAYS = ("scratch", "copy", "warm", "frozen")
 WAY_LABELS = {"scratch": "from scratch", "copy": "copy lower N, rest fresh", "warm": "warm start",
@@ -146,9 +150,15 @@ class FinetuneJob(Job):
     config_cls = FinetuneConfig
     snapshot_cls = FinetuneSnapshot
     throughput_unit = "examples/s"
-    light = False  # True inside a sweep: no probes, no attention
 
-    def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+    def __init__(self, config: FinetuneConfig, device: str = "cpu", *, pretrained: Pretrained | None = None,
+                 task: TaskData | None = None, light: bool = False) -> None:
+        """`pretrained` and `task`, when given, are used instead of loading cfg.pretrained and building the task;
+        `light` leaves out the linear probes and the attention maps (a sweep's jobs need only the curves)."""
+        super().__init__(config, device)
+        self._given_pretrained, self._given_task, self.light = pretrained, task, light
+
+    def setup(self, ctx: JobContext) -> None:
         import torch
 
         from ...data.finetune_tasks import build_task
@@ -158,18 +168,13 @@ class FinetuneJob(Job):
         from .gpt_job import build_model
 
         cfg = self.config
-        problems = cfg.check()
-        if getattr(self, "preloaded_pretrained", None) is not None:
-            problems.pop("pretrained", None)
-        if problems:
-            raise ValueError(" ".join(problems.values()))
-        pre = getattr(self, "preloaded_pretrained", None) or load_pretrained(cfg.pretrained)
+        pre = self._given_pretrained or load_pretrained(cfg.pretrained)
         shape = pre.config
         if cfg.lower > shape.layers + 1:
             raise ValueError(f"The pre-trained model has {shape.layers} blocks, so N can be at most "
                              f"{shape.layers + 1} (the embedding and every block); it is {cfg.lower}.")
-        task = getattr(self, "preloaded_task", None) or build_task(
-            cfg.task, cfg.source, pre.alphabet, shape.context, cfg.share, cfg.seed, cfg.file, cancelled)
+        task = self._given_task or build_task(
+            cfg.task, cfg.source, pre.alphabet, shape.context, cfg.share, cfg.seed, cfg.file, ctx.cancelled)
         self.pretrained, self.task = pre, task
         self.ways = cfg.way_list()
         dev = torch.device(self.device)

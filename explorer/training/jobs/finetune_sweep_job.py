@@ -6,11 +6,10 @@ steps, without probes or attention; the final validation accuracy and loss of ea
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
 
 import numpy as np
 
-from ..job import Diverged, Job, Snapshot, frozen_array, register_job
+from ..job import Diverged, Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
 from .finetune_job import FinetuneConfig, FinetuneJob
 
@@ -72,22 +71,18 @@ class FinetuneSweepJob(Job):
     snapshot_cls = FinetuneSweepSnapshot
     throughput_unit = "examples/s"
 
-    def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+    def setup(self, ctx: JobContext) -> None:
         from ...data.finetune_tasks import build_task
         from .pretrained import load_pretrained
 
         cfg = self.config
-        problems = cfg.check()
-        if getattr(self, "preloaded_pretrained", None) is not None:
-            problems.pop("pretrained", None)
-        if problems:
-            raise ValueError(" ".join(problems.values()))
-        self.pretrained = getattr(self, "preloaded_pretrained", None) or load_pretrained(cfg.pretrained)
+        self.ctx = ctx
+        self.pretrained = load_pretrained(cfg.pretrained)
         self.shares = cfg.share_list()
         self.ways = cfg.way_list()
-        ctx = self.pretrained.config.context
-        self.tasks = [build_task(cfg.task, cfg.source, self.pretrained.alphabet, ctx, s, cfg.seed, cfg.file,
-                                 cancelled) for s in self.shares]
+        context = self.pretrained.config.context
+        self.tasks = [build_task(cfg.task, cfg.source, self.pretrained.alphabet, context, s, cfg.seed, cfg.file,
+                                 ctx.cancelled) for s in self.shares]
         S, W = len(self.shares), len(self.ways)
         self.final_accuracy, self.final_loss = np.full((S, W), np.nan), np.full((S, W), np.nan)
         self.done = 0
@@ -97,9 +92,9 @@ class FinetuneSweepJob(Job):
         self._start(0)  # checks N against the model before the first step
 
     def _start(self, j: int) -> None:
-        job = FinetuneJob(dataclasses.replace(self.config, share=self.shares[j]), self.device)
-        job.light, job.preloaded_pretrained, job.preloaded_task = True, self.pretrained, self.tasks[j]
-        job.setup()
+        job = FinetuneJob(dataclasses.replace(self.config, share=self.shares[j]), self.device,
+                          pretrained=self.pretrained, task=self.tasks[j], light=True)
+        job.setup(self.ctx)
         self._job, self._share = job, j
 
     def train_step(self, step: int) -> dict[str, float]:

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from ...data.corpus_spec import load_corpus_spec
 from ...data.errors import CorpusError
-from ..job import Job, Snapshot, frozen_array, register_job
+from ..job import Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
 
 TASKS = ("characters", "copy", "reverse", "repeat")
@@ -219,7 +218,7 @@ class GptJob(Job):
     snapshot_cls = GptSnapshot
     throughput_unit = "tokens/s"
 
-    def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+    def setup(self, ctx: JobContext) -> None:
         import torch
 
         from ...data.attention_tasks import expected_attention, make_task_batch, task_alphabet
@@ -227,15 +226,12 @@ class GptJob(Job):
         from ...data.tokenize import CharTokenizer
 
         cfg = self.config
-        problems = cfg.check()
-        if problems:
-            raise ValueError(" ".join(problems.values()))
         torch.manual_seed(cfg.seed)
         dev = torch.device(self.device)
         self.gen = torch.Generator(device=dev).manual_seed(cfg.seed)
         val_gen = torch.Generator(device=dev).manual_seed(cfg.seed + 1)
         if cfg.task == "characters":
-            corpus = getattr(self, "preloaded_corpus", None) or load_corpus_spec(cfg.corpus, cancelled)
+            corpus = ctx.corpus(cfg.corpus)
             tokenizer, ids = char_ids(corpus.text)
             split = int(len(ids) * (1 - VAL_SHARE))
             if len(ids) - split < cfg.context + 1:

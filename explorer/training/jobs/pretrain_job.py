@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..job import register_job
+from ..job import JobContext, register_job
 from ..params import param
 from .gpt_job import GptConfig, GptJob, GptSnapshot
 
@@ -74,10 +74,10 @@ class PretrainJob(GptJob):
     # the small preset's ~70 ms a step a snapshot every step (5.5 ms) cost 5-15% of the speed.
     min_snapshot_interval = 0.25
 
-    def setup(self, cancelled=lambda: False) -> None:
+    def setup(self, ctx: JobContext) -> None:
         if self.config.task != "characters":
             self.config = dataclasses.replace(self.config, task="characters")
-        super().setup(cancelled)
+        super().setup(ctx)
 
     def record_snapshot(self, snap: GptSnapshot) -> GptSnapshot:
         """Recorded snapshots of a large model keep their parameters only at the last step (the saved model);

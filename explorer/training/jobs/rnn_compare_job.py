@@ -7,11 +7,10 @@ others go on; the job ends as diverged only when every cell has.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
 
 import numpy as np
 
-from ..job import Diverged, Job, Snapshot, frozen_array, register_job
+from ..job import Diverged, Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
 from .rnn_job import RnnConfig, RnnJob
 
@@ -82,23 +81,15 @@ class RnnCompareJob(Job):
     snapshot_cls = RnnCompareSnapshot
     throughput_unit = "sequences/s"
 
-    def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+    def setup(self, ctx: JobContext) -> None:
         cfg = self.config
-        problems = cfg.check()
-        if problems:
-            raise ValueError(" ".join(problems.values()))
         self.cells = cfg.cells()
-        corpus = getattr(self, "preloaded_corpus", None)
-        if corpus is None and cfg.task == "characters":
-            from ...data.corpus_spec import load_corpus_spec
-
-            corpus = load_corpus_spec(cfg.corpus, cancelled)
+        if cfg.task == "characters":  # read once, for every cell
+            ctx = ctx.with_corpus(cfg.corpus, ctx.corpus(cfg.corpus))
         self.jobs: list[RnnJob] = []
         for cell in self.cells:
             job = RnnJob(dataclasses.replace(cfg, cell=cell), self.device)
-            if corpus is not None:
-                job.preloaded_corpus = corpus
-            job.setup(cancelled)
+            job.setup(ctx)
             self.jobs.append(job)
         self.total_steps = cfg.steps
         self.items_per_step = float(cfg.batch_size * len(self.cells))

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
 
 import numpy as np
 
-from ...data.corpus_spec import load_corpus_spec
-from ..job import Diverged, Job, Snapshot, frozen_array, register_job
+from ..job import Diverged, Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
 
 TASKS = ("copy", "adding", "characters")
@@ -126,15 +124,15 @@ class RnnSnapshot(Snapshot):
     alphabet: tuple[str, ...]
 
 
-def make_task(config: RnnConfig, device="cpu", corpus=None, cancelled: Callable[[], bool] = lambda: False):
-    """The RecurrentTask of a config (the corpus is read for the characters task unless given)."""
+def make_task(config: RnnConfig, device="cpu", ctx: JobContext | None = None):
+    """The RecurrentTask of a config (the characters task takes its corpus from `ctx`, else reads it)."""
     from ...data.recurrent_tasks import AddingTask, CharTask, CopyTask
 
     if config.task == "copy":
         return CopyTask(config.length, COPY_SYMBOLS, COPY_ALPHABET)
     if config.task == "adding":
         return AddingTask(config.length)
-    corpus = corpus or load_corpus_spec(config.corpus, cancelled)
+    corpus = (ctx or JobContext()).corpus(config.corpus)
     return CharTask(corpus.text, config.length, device)
 
 
@@ -156,18 +154,15 @@ class RnnJob(Job):
     snapshot_cls = RnnSnapshot
     throughput_unit = "sequences/s"
 
-    def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+    def setup(self, ctx: JobContext) -> None:
         import torch
 
         cfg = self.config
-        problems = cfg.check()
-        if problems:
-            raise ValueError(" ".join(problems.values()))
         torch.manual_seed(cfg.seed)
         dev = torch.device(self.device)
         self.gen = torch.Generator(device=dev).manual_seed(cfg.seed)
         eval_gen = torch.Generator(device=dev).manual_seed(cfg.seed + 1)
-        self.task = make_task(cfg, dev, getattr(self, "preloaded_corpus", None), cancelled)
+        self.task = make_task(cfg, dev, ctx)
         table = self.task.input_table
         self.model = build_model(cfg, self.task.vocab_size, self.task.out_dim, table).to(dev)
         self.params = [p for p in self.model.parameters()]

@@ -11,11 +11,10 @@ every length tried (5 to 80; one symbol up to 160), so the sweep starts on the a
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
 
 import numpy as np
 
-from ..job import Diverged, Job, Snapshot, frozen_array, register_job
+from ..job import Diverged, Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
 from .rnn_job import ACTIVATION_BUDGET, CELLS, RnnConfig, RnnJob, sequence_length
 
@@ -85,11 +84,9 @@ class RnnSweepJob(Job):
     snapshot_cls = RnnSweepSnapshot
     throughput_unit = "sequences/s"
 
-    def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+    def setup(self, ctx: JobContext) -> None:
         cfg = self.config
-        problems = cfg.check()
-        if problems:
-            raise ValueError(" ".join(problems.values()))
+        self.ctx = ctx
         self.points = [(c, j) for j in range(len(cfg.lengths)) for c in range(len(CELLS))]
         self.total_steps = len(self.points) * cfg.steps_per_point
         self.items_per_step = float(cfg.batch_size)
@@ -108,7 +105,7 @@ class RnnSweepJob(Job):
     def _start(self, point: int) -> None:
         c, j = self.points[point]
         self._job = RnnJob(self.config.point_config(CELLS[c], self.config.lengths[j]), self.device)
-        self._job.setup()
+        self._job.setup(self.ctx)
         self.chance = float(self._job.task.chance)
         self._point = point
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,10 +16,9 @@ if TYPE_CHECKING:  # scipy.sparse is imported where it is used: it costs ~0.2 s 
 
 from ...analysis import cooccurrence as cooc
 from ...analysis.projection import pca_2d, procrustes_align
-from ...data.corpus_spec import load_corpus_spec
 from ...data.errors import CorpusError
 from ...data.vocab import Vocab, check_vocab_fits, check_window_fits
-from ..job import Job, frozen_array, register_job
+from ..job import Job, JobContext, frozen_array, register_job
 from ..params import param
 from .word2vec_job import EmbeddingSnapshot
 
@@ -131,21 +130,17 @@ class SvdJob(Job):
     snapshot_cls = SvdSnapshot
     throughput_unit = "words/s"
 
-    def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+    def setup(self, ctx: JobContext) -> None:
         import scipy.sparse as sp
         cfg = self.config
-        if cfg.weighting not in WEIGHTINGS:
-            raise ValueError(f"weighting must be one of {', '.join(WEIGHTINGS)}")
-        if cfg.solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {', '.join(SOLVERS)}")
-        corpus = getattr(self, "preloaded_corpus", None) or load_corpus_spec(cfg.corpus, cancelled)
+        corpus = ctx.corpus(cfg.corpus)
         tokens = corpus.words
         vocab = Vocab.build(tokens, min_count=cfg.min_count, max_size=cfg.max_vocab)
         check_vocab_fits(len(vocab))
         # rarer words are dropped before windowing, as word2vec drops them: the two see the same neighbours
         ids = vocab.encode(tokens)
         check_window_fits(len(ids), cfg.window)
-        if cancelled():
+        if ctx.cancelled():
             raise CorpusError("Cancelled while reading the corpus.")
         self.vocab, self.ids = vocab, ids
         self.corpus_name = corpus.name

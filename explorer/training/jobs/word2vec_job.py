@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ...analysis.projection import pca_2d_torch, procrustes_align
-from ...data.corpus_spec import load_corpus_spec
 from ...data.errors import CorpusError
 from ...data.vocab import Vocab, check_window_fits
-from ..job import Job, Snapshot, frozen_array, register_job
+from ..job import Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
 
 NEGATIVE_SAMPLING, FULL_SOFTMAX = "negative sampling", "full softmax"
@@ -121,13 +120,13 @@ class Word2VecJob(Job):
     # vocabulary) every 50 ms took the GIL from the UI thread often enough to miss the frame budget.
     min_snapshot_interval = 0.1
 
-    def setup(self, cancelled: Callable[[], bool] = lambda: False) -> None:
+    def setup(self, ctx: JobContext) -> None:
         import torch
 
         from ...models.word2vec import FULL_SOFTMAX_MAX_VOCAB, Word2Vec
 
         cfg = self.config
-        corpus = getattr(self, "preloaded_corpus", None) or load_corpus_spec(cfg.corpus, cancelled)
+        corpus = ctx.corpus(cfg.corpus)
         vocab = Vocab.build(corpus.words, min_count=cfg.min_count, max_size=cfg.max_vocab)
         if len(vocab) < 2:
             raise CorpusError(f"Only {len(vocab)} word is left after the minimum count; lower it.")

@@ -286,8 +286,6 @@ class AttentionTab(JobTab):
         text = self.text_edit.text()
         cfg.probe_text = text if self.record_box.isChecked() and text else ""
         job = GptJob(cfg, self.state.device)
-        if cfg.corpus in self.state.corpora:
-            job.preloaded_corpus = self.state.corpora[cfg.corpus]
         self._reset_training_views()
         self.start_job(job)
 

@@ -331,8 +331,6 @@ class EmbeddingsTab(JobTab):
                     f"Training {config.method_a} and {config.method_b} side by side…")
 
     def _start(self, job, message: str) -> None:
-        if job.config.corpus in self.state.corpora:
-            job.preloaded_corpus = self.state.corpora[job.config.corpus]
         self.loss_curve.clear()
         self.map.clear()
         self._snap = None

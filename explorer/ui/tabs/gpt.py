@@ -436,8 +436,6 @@ class GptTab(JobTab):
         cfg = self.pre_form.value()
         cfg.corpus = self.corpus_box.currentData() or "builtin:austen"
         job = PretrainJob(cfg, self.state.device)
-        if cfg.corpus in self.state.corpora:
-            job.preloaded_corpus = self.state.corpora[cfg.corpus]
         for curve in (self.pre_train_curve, self.pre_val_curve):
             curve.clear()
         self.pre_loss_panel.request_redraw()

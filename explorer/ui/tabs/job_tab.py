@@ -56,7 +56,7 @@ class JobTab(QWidget):
         """Run `job` (stopping any other), recording it in a new run folder."""
         self._live_folder = new_run_folder(runs_dir(), job.kind)
         self.show_banner("")
-        self.runner.start(job, recorder=RunRecorder(self._live_folder), owner=self)
+        self.runner.start(job, recorder=RunRecorder(self._live_folder), owner=self, corpora=self.state.corpora)
         self.form.set_running(True)
 
     def on_live_value(self, name: str, value) -> None:
