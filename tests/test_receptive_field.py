@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from explorer.analysis.conv_probe import effective_receptive_field
 from explorer.analysis.receptive_field import (
     all_edges,
     connection_edges,
-    effective_receptive_field,
     path_counts,
     receptive_field_set,
     receptive_field_size,

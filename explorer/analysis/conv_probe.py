@@ -1,5 +1,8 @@
-"""Measure what a freshly initialised convolution stack's output depends on (for the architecture views)."""
+"""Measure what a convolution stack's output depends on, from its gradients: the effective receptive field of a
+model (the job's, as it trains) or of a freshly initialised stack (for the architecture views)."""
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +18,6 @@ def initial_erf(config, t: int, batch: int = 8, seed: int = 0) -> np.ndarray:
     import torch
 
     from ..models.causal_conv import CausalConvStack
-    from .receptive_field import effective_receptive_field
 
     torch.manual_seed(seed)
     model = CausalConvStack(config.alphabet, config.channels, config.layers, config.kernel_size,
@@ -23,3 +25,23 @@ def initial_erf(config, t: int, batch: int = 8, seed: int = 0) -> np.ndarray:
     gen = torch.Generator().manual_seed(seed)
     tokens = torch.randint(0, config.alphabet, (batch, config.seq_len), generator=gen)
     return effective_receptive_field(model, tokens, t)
+
+
+def effective_receptive_field(model: Any, inputs: Any, t: int) -> np.ndarray:
+    """(T,) float64: for each input position s, the batch mean of sum_c |d out[b, t, :].sum() / d e[b, s, c]|.
+
+    `model` needs `embed(tokens) -> (B, T, E)` and `forward_embedded(e) -> (B, T, C)` (as CausalConvStack has);
+    e is the embedded input, so the gradient is taken with respect to continuous inputs, not token ids. Only the
+    gradient of e is computed (the parameters' .grad are left untouched), so it is safe between training steps.
+    For a causal stack it is exactly 0 for s > t (the convolutions multiply and add exact zeros there); where it
+    is non-zero is at most the theoretical receptive_field_set, and its shape shows how much each position counts.
+    """
+    import torch
+
+    with torch.enable_grad():
+        e = model.embed(inputs).detach().requires_grad_(True)
+        out = model.forward_embedded(e)
+        if not 0 <= t < out.shape[1]:
+            raise ValueError(f"The output position {t} is outside the sequence 0..{out.shape[1] - 1}.")
+        (grad,) = torch.autograd.grad(out[:, t, :].sum(), e)
+    return grad.abs().sum(dim=2).mean(dim=0).detach().to("cpu", torch.float64).numpy()

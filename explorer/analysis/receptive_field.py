@@ -1,4 +1,5 @@
-"""Receptive fields of stacked dilated 1-D convolutions: the theory (numpy) and the gradient-based measure (torch).
+"""Receptive fields of stacked dilated 1-D convolutions in theory (numpy only; the gradient-based measure of a
+model is in explorer.analysis.conv_probe).
 
 Positions are numbered 0..length-1 in every layer; level 0 is the input, level l the output of layer l. Layer l
 (dilation d_l) connects position p of level l to the positions p + o of level l-1, for its tap offsets
@@ -10,7 +11,7 @@ explorer.models.dilations.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -110,23 +111,3 @@ def all_edges(kernel_size: int, dilations: Sequence[int], length: int,
     dst = np.arange(length, dtype=np.int64)
     return [_edges(layer_offsets(kernel_size, d, causal, residual), dst, length)
             for d in _check(kernel_size, dilations)]
-
-
-def effective_receptive_field(model: Any, inputs: Any, t: int) -> np.ndarray:
-    """(T,) float64: for each input position s, the batch mean of sum_c |d out[b, t, :].sum() / d e[b, s, c]|.
-
-    `model` needs `embed(tokens) -> (B, T, E)` and `forward_embedded(e) -> (B, T, C)` (as CausalConvStack has);
-    e is the embedded input, so the gradient is taken with respect to continuous inputs, not token ids. Only the
-    gradient of e is computed (the parameters' .grad are left untouched), so it is safe between training steps.
-    For a causal stack it is exactly 0 for s > t (the convolutions multiply and add exact zeros there); where it
-    is non-zero is at most the theoretical receptive_field_set, and its shape shows how much each position counts.
-    """
-    import torch
-
-    with torch.enable_grad():
-        e = model.embed(inputs).detach().requires_grad_(True)
-        out = model.forward_embedded(e)
-        if not 0 <= t < out.shape[1]:
-            raise ValueError(f"The output position {t} is outside the sequence 0..{out.shape[1] - 1}.")
-        (grad,) = torch.autograd.grad(out[:, t, :].sum(), e)
-    return grad.abs().sum(dim=2).mean(dim=0).detach().to("cpu", torch.float64).numpy()

@@ -170,7 +170,7 @@ class ConvJob(Job):
     def snapshot(self, step: int) -> ConvSnapshot:
         import torch
 
-        from ...analysis.receptive_field import effective_receptive_field
+        from ...analysis.conv_probe import effective_receptive_field
         from ...data.tasks import recall_accuracy_by_distance
 
         with torch.no_grad():
