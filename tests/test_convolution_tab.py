@@ -100,3 +100,10 @@ def test_clicking_a_top_node_chooses_that_output(qtbot, tab):
     qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=plot.mapFromScene(scene_pos))
     qtbot.waitUntil(lambda: tab.output_box.value() == 10, timeout=3000)
     assert max(_lit_inputs(tab)) == 10
+
+
+def test_export_all_figures_of_the_tab_writes_one_file_per_figure(qtbot, tab, tmp_path):
+    window = tab.window()
+    written = window.export_all_figures(str(tmp_path), "svg")
+    assert sorted(p.rsplit("/", 1)[-1] for p in written) == sorted(f"{n}.svg" for n in tab.view_state.figure_names)
+    assert all((tmp_path / f"{n}.svg").stat().st_size > 500 for n in tab.view_state.figure_names)

@@ -1,6 +1,8 @@
 """The main window: tabs, menus (File, View, Help) and a status bar with the device and the running job."""
 from __future__ import annotations
 
+import re
+
 import platform
 from pathlib import Path
 
@@ -104,6 +106,7 @@ class MainWindow(QMainWindow):
                                                QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open &run…", self.open_run_dialog, "Ctrl+R")
         self._action(file_menu, "&Export figure…", self.export_figure, "Ctrl+E")
+        self._action(file_menu, "Export &all figures of this tab…", self.export_all_figures, "Ctrl+Shift+E")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         bar.addMenu(self.menus["view"])
@@ -154,6 +157,9 @@ class MainWindow(QMainWindow):
         self.job_progress.setValue(tick.step)
         job = self.state.runner.job
         name = job.title if job else "job"
+        owner = self.state.runner.owner
+        if owner is not None and owner is not self.tabs.currentWidget() and self.tabs.indexOf(owner) >= 0:
+            name += f" (in the {self.tabs.tabText(self.tabs.indexOf(owner))} tab)"  # not the tab on show
         self.step_label.setText(f"{name}: step {tick.step:,} / {tick.total:,}")
         if tick.throughput > 0:
             self.rate_label.setText(format_rate(tick.throughput, tick.unit))
@@ -222,6 +228,49 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Export figure", "This tab has no figure to export yet.")
             return
         self.export_panel(panel)
+
+    def export_all_figures(self, folder: str | None = None, fmt: str | None = None) -> list[str]:
+        """Write every figure of the visible tab into a folder, in one format, with progress and cancel."""
+        from PySide6.QtWidgets import QInputDialog, QProgressDialog
+
+        from ..render.run_export import export_figures
+        from .widgets.plot_panel import PlotPanel
+
+        tab = self.tabs.currentWidget()
+        if fmt is None:
+            fmt, ok = QInputDialog.getItem(self, "Export all figures", "Format", ["png", "svg", "pdf", "csv"], 0,
+                                           False)
+            if not ok:
+                return []
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Export all figures into", str(Path.home()))
+            if not folder:
+                return []
+        view_state = getattr(tab, "view_state", None)
+        names = list(view_state.figure_names) if view_state is not None else []
+        panels = [] if view_state is not None else [p for p in tab.findChildren(PlotPanel) if p.title]
+        dialog = QProgressDialog("Exporting figures…", "Cancel", 0, len(names) or len(panels), self)
+        dialog.setMinimumDuration(300)
+        written: list[str] = []
+        try:
+            for i in range(len(names) or len(panels)):
+                if dialog.wasCanceled():
+                    break
+                dialog.setValue(i)
+                if view_state is not None:
+                    written += [str(p) for p in export_figures(view_state, folder, fmt, [names[i]])]
+                else:
+                    stem = re.sub(r"[^\w.-]+", "_", panels[i].title).strip("_")[:60] or f"figure{i}"
+                    path = str(Path(folder) / f"{i:02d}-{stem}.{fmt}")
+                    {"png": lambda p=path: panels[i].export_png(p, 2.0), "svg": lambda p=path: panels[i].export_svg(p),
+                     "pdf": lambda p=path: panels[i].export_pdf(p), "csv": lambda p=path: panels[i].export_csv(p)}[fmt]()
+                    written.append(path)
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Export all figures", f"Could not export into {folder}:\n{exc}")
+        finally:
+            dialog.close()
+        self.statusBar().showMessage(f"Exported {len(written)} figures into {folder}", 10000)
+        return written
 
     def export_panel(self, panel) -> None:
         """Ask for a file name and export the panel as PNG (2x), SVG, PDF or CSV, chosen by the file type."""
