@@ -1,4 +1,6 @@
-"""The core (models, data, analysis, training) imports no Qt; the UI imports no optimizer."""
+"""The core (models, data, analysis, training) imports no Qt; states and figures import neither Qt nor torch; the
+UI imports no optimizer. pyproject.toml's import-linter contracts say the same of the import graph; these tests
+check what a fresh interpreter really loads."""
 from __future__ import annotations
 
 import pathlib
@@ -7,24 +9,40 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CORE = ["explorer.data", "explorer.models.word2vec", "explorer.models.causal_conv", "explorer.analysis.projection",
-        "explorer.analysis.cooccurrence", "explorer.analysis.neighbours", "explorer.analysis.evaluation",
-        "explorer.analysis.receptive_field", "explorer.analysis.conv_probe", "explorer.export.vectors",
-        "explorer.training.runner", "explorer.models.transformer", "explorer.models.transfer",
-        "explorer.models.recurrent", "explorer.training.jobs.pretrained", "explorer.data.finetune_tasks",
-        "explorer.analysis.generation_cost", "explorer.analysis.attention_cost",
-        "explorer.training.record", "explorer.training.jobs", "explorer.device", "explorer.cli"]
+QT = ("PySide6", "shiboken6", "pyqtgraph", "superqt", "qtpy")
+CORE = ("explorer.models", "explorer.data", "explorer.analysis", "explorer.training")
+CORE_EXTRAS = ("explorer.export.vectors", "explorer.export.table", "explorer.device", "explorer.cli")
+STATES = ("explorer.state", "explorer.figures")
 
 
-def test_the_core_loads_no_qt_in_a_fresh_interpreter():
+def loaded_after_importing(packages: tuple[str, ...], extras: tuple[str, ...] = ()) -> set[str]:
+    """The top-level names of every module loaded by a fresh interpreter that imports each module of `packages`
+    (walking their sub-packages) and the modules `extras`."""
     code = (
-        "import sys\n"
-        + "".join(f"import {m}\n" for m in CORE)
-        + "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'superqt', 'qtpy', 'shiboken6')]\n"
-        "print(','.join(bad))\n"
+        "import importlib, pkgutil, sys\n"
+        f"for name in {packages!r}:\n"
+        "    package = importlib.import_module(name)\n"
+        "    for info in pkgutil.walk_packages(package.__path__, name + '.'):\n"
+        "        importlib.import_module(info.name)\n"
+        f"for name in {extras!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return set(out.stdout.split())
+
+
+def test_the_core_and_every_job_load_no_qt_in_a_fresh_interpreter():
+    loaded = loaded_after_importing(CORE, CORE_EXTRAS)
+    assert "explorer" in loaded and "torch" in loaded  # the walk really imported the models
+    assert loaded.isdisjoint(QT), sorted(loaded & set(QT))
+
+
+def test_every_state_and_figure_loads_neither_qt_nor_torch():
+    present = tuple(p for p in STATES if (ROOT / p.replace(".", "/") / "__init__.py").is_file())
+    loaded = loaded_after_importing(present)
+    assert loaded.isdisjoint(QT + ("torch",)), sorted(loaded & set(QT + ("torch",)))
 
 
 def test_the_ui_never_touches_an_optimizer_or_a_gradient():
