@@ -191,7 +191,13 @@ def _export(args) -> int:
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # headless: no window, no display needed
     from .render.qt_app import headless_app
-    from .render.run_export import ExportError, animate_figure, export_figures, open_state, select_step
+    from .render.run_export import (
+        ExportError,
+        animate_figure,
+        export_figures,
+        open_state,
+        select_step,
+    )
 
     app = headless_app()  # noqa: F841 - must live while figures are drawn
     try:

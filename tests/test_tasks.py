@@ -1,5 +1,7 @@
 import time
+
 from explorer.ui.tasks import TaskRunner
+
 
 def test_newest_request_wins_and_errors_are_messages(qtbot):
     runner = TaskRunner()

@@ -81,7 +81,7 @@ def arrow_head(angle_rad: float) -> QPainterPath:
 class OutsideLegend(pg.LegendItem):
     """A legend that lives in the canvas layout, below the plot: it never covers data and is never moved onto it."""
 
-    def setOffset(self, offset) -> None:  # noqa: N802 (pyqtgraph's name)
+    def setOffset(self, offset) -> None:
         self.opts["offset"] = offset  # kept for callers; the layout decides where the legend goes
 
 
@@ -127,7 +127,7 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
         self.plot_item.getViewBox().sigRangeChanged.connect(self._view_changed)
         self.plot_item.getViewBox().sigResized.connect(self._view_changed)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def resizeEvent(self, event) -> None:
         """The legend's columns follow the width (a name is never clipped)."""
         super().resizeEvent(event)
         if getattr(self, "_legend_in_layout", False):  # Qt resizes the view while it is being built
@@ -147,8 +147,11 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
         if log != self._log:  # the figure's own scale; a user's toggle stays until the figure changes it
             pi.setLogMode(x=fig.x.log, y=fig.y.log)
             self._log = log
-        for side, axis in (("bottom", fig.x), ("left", fig.y)):
-            pi.getAxis(side).setTicks(None if axis.ticks is None else [list(axis.ticks)])
+        for side, axis, check in (("bottom", fig.x, pi.ctrl.logXCheck), ("left", fig.y, pi.ctrl.logYCheck)):
+            ticks = None if axis.ticks is None else list(axis.ticks)
+            if ticks is not None and check.isChecked():  # a log axis places ticks at log10 of their values
+                ticks = [(math.log10(v), text) for v, text in ticks if v > 0]
+            pi.getAxis(side).setTicks(None if ticks is None else [ticks])
         pi.getViewBox().invertY(fig.y.inverted)
         pi.getViewBox().setAspectLocked(fig.aspect_locked)
         self._draw_series(fig.series)
@@ -236,7 +239,7 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
         self.colorbar.setColorMap(cmap)
         self.colorbar.setLevels(h.levels)
         if h.scale_label != self._colorbar_label:
-            self.colorbar.getAxis("right").setLabel(h.scale_label)
+            self.colorbar.getAxis("left").setLabel(h.scale_label)  # where ColorBarItem(label=) puts it
             self._colorbar_label = h.scale_label
 
     def _draw_points(self, points: tuple[Points, ...]) -> None:

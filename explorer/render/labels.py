@@ -1,7 +1,7 @@
 """Where to put text labels next to points so that no two overlap (greedy, in the order given)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 # (anchor of the text item, offset direction): right, left, above, below the point
 _SPOTS = (((0.0, 0.5), (1, 0)), ((1.0, 0.5), (-1, 0)), ((0.5, 1.0), (0, -1)), ((0.5, 0.0), (0, 1)))

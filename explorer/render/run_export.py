@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..figures.figure import Figure
 from ..state import TabState, state_for_kind
 from ..state.base import RunSource
 from .animation import image_to_rgb, write_animation
-from .files import DEFAULT_SIZE, export_canvas, fit_canvas
 from .canvas import FigureCanvas
+from .files import DEFAULT_SIZE, export_canvas, fit_canvas
 
 
 class ExportError(ValueError):

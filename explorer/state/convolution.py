@@ -114,7 +114,7 @@ class ConvolutionState(TabState):
         return cfg, tuple(cfg.dilation_tuple()), cfg.kernel_size
 
     def connections_figure(self) -> Figure:
-        axes = dict(x=Axis("position"), y=Axis("layer"))
+        axes = {"x": Axis("position"), "y": Axis("layer")}
         if self.config is None:
             return Figure("connections", "Connections", **axes, hint="Choose a stack on the left.")
         cfg, dils, k = self._arch()
@@ -159,7 +159,7 @@ class ConvolutionState(TabState):
         return Table(("layer", "source position", "destination position", "reaches output t (1 = yes)"), rows)
 
     def depth_figure(self) -> Figure:
-        axes = dict(x=Axis("layers"), y=Axis("receptive field", "inputs"))
+        axes = {"x": Axis("layers"), "y": Axis("receptive field", "inputs")}
         if self.config is None:
             return Figure("depth", "Receptive field against depth", **axes, hint="Choose a stack on the left.")
         _cfg, dils, k = self._arch()
@@ -174,7 +174,7 @@ class ConvolutionState(TabState):
             caption=f"dilations {', '.join(map(str, dils))}; kernel {k}")
 
     def field_figure(self) -> Figure:
-        axes = dict(x=Axis("input position relative to t (s − t)"), y=Axis("share of max"))
+        axes = {"x": Axis("input position relative to t (s − t)"), "y": Axis("share of max")}
         if self.config is None:
             return Figure("field", "Receptive field of the chosen output", **axes,
                           hint="Choose a stack on the left.")
@@ -206,7 +206,7 @@ class ConvolutionState(TabState):
         return None
 
     def erf_figure(self) -> Figure:
-        axes = dict(x=Axis("input position relative to t (s − t)"), y=Axis("training step"))
+        axes = {"x": Axis("input position relative to t (s − t)"), "y": Axis("training step")}
         end = self._history_end()
         keep = [i for i, s in enumerate(self._erf_steps) if end is None or s <= end]
         if not keep:
@@ -228,7 +228,7 @@ class ConvolutionState(TabState):
         snap = self.snapshot
         recall = self.config is None or getattr(self.config, "task", "delayed recall") == "delayed recall"
         x_label = "distance d" if recall else "characters of context (t + 1)"
-        axes = dict(x=Axis(x_label), y=Axis("accuracy", range=None))
+        axes = {"x": Axis(x_label), "y": Axis("accuracy", range=None)}
         if snap is None:
             return Figure("accuracy", "Accuracy against dependency distance", **axes,
                           series=(Series("accuracy", color=0, symbol="o"),),

@@ -1,15 +1,22 @@
 """The main window: tabs, menus (File, View, Help) and a status bar with the device and the running job."""
 from __future__ import annotations
 
-import re
-
 import platform
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QTabWidget, QWidget,
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QTabWidget,
+    QWidget,
 )
 
 from .. import APP_NAME, __version__
@@ -262,8 +269,11 @@ class MainWindow(QMainWindow):
                 else:
                     stem = re.sub(r"[^\w.-]+", "_", panels[i].title).strip("_")[:60] or f"figure{i}"
                     path = str(Path(folder) / f"{i:02d}-{stem}.{fmt}")
-                    {"png": lambda p=path: panels[i].export_png(p, 2.0), "svg": lambda p=path: panels[i].export_svg(p),
-                     "pdf": lambda p=path: panels[i].export_pdf(p), "csv": lambda p=path: panels[i].export_csv(p)}[fmt]()
+                    panel = panels[i]
+                    if fmt == "png":
+                        panel.export_png(path, 2.0)
+                    else:
+                        getattr(panel, f"export_{fmt}")(path)
                     written.append(path)
         except (OSError, ValueError) as exc:
             QMessageBox.warning(self, "Export all figures", f"Could not export into {folder}:\n{exc}")
@@ -296,12 +306,12 @@ class MainWindow(QMainWindow):
         self.theme_actions[name].setChecked(True)
 
     def about_text(self) -> str:
+        from importlib.metadata import PackageNotFoundError, version
+
         import numpy
         import pyqtgraph
         import PySide6
         from PySide6.QtCore import qVersion
-
-        from importlib.metadata import PackageNotFoundError, version
 
         try:
             torch_version = version("torch")
@@ -331,7 +341,7 @@ class MainWindow(QMainWindow):
         self._about = box
 
     # -- closing -------------------------------------------------------------------------------------------
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event) -> None:
         for load in list(self._loads):
             load.cancel()
         self.state.runner.shutdown(wait_ms=10000)

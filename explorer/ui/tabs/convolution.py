@@ -2,7 +2,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...analysis.conv_probe import initial_erf
 from ...state.convolution import ConvolutionState
@@ -121,7 +129,7 @@ class ConvolutionTab(JobTab):
         units = next((p for p in fig.points if p.name == name), None) if fig is not None else None
         layers = len(self.view_state.config.dilation_tuple()) if self.view_state.config is not None else -1
         if units is not None and round(units.y[index]) == layers:
-            self.output_box.setValue(int(round(units.x[index])))
+            self.output_box.setValue(round(units.x[index]))
 
     def _measure(self) -> None:
         """Measure the gradient field of a fresh stack in the background (newest request wins)."""
@@ -207,7 +215,7 @@ class ConvolutionTab(JobTab):
         self.update_architecture()
         self.timeline.set_steps(record.snapshot_steps(), title="recorded run", emit=False)
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._dirty:
             self._draw_dirty()

@@ -4,15 +4,24 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMenu, QMessageBox, QSizePolicy, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.export import figures
 from explorer.export.figures import FigureStyle
@@ -264,13 +273,13 @@ class PlotPanel(QWidget):
         self._dirty = False
         return True
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def showEvent(self, event) -> None:
         """Catch up with data that arrived while hidden."""
         super().showEvent(event)
         self.redraw_if_visible()
 
     # ----- hover readout
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
+    def eventFilter(self, watched, event) -> bool:
         """The hover readout goes when the pointer leaves the plot."""
         if watched is self.plot_widget and event.type() == QEvent.Type.Leave:
             self._hide_hover()
@@ -320,7 +329,7 @@ class PlotPanel(QWidget):
         if best is None:
             self._marker.hide()
             return None
-        _, name, (index, x, y), xd, yd = best
+        _, name, (_index, x, y), xd, yd = best
         self._marker.setData([xd], [yd], pen=self.curves[name].item.opts["pen"])
         self._marker.show()
         return f"{name}  x = {_fmt(x)}, y = {_fmt(y)}"
