@@ -8,8 +8,9 @@ step and hold". Snapshots are coalesced: the UI is told of the newest one at mos
 from __future__ import annotations
 
 import itertools
+import threading
 import time
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from superqt.utils import GeneratorWorker
@@ -21,6 +22,14 @@ from ..training.record import RunRecorder
 from ..training.runner import ENDED, FAILED, Tick, run_job
 
 _ids = itertools.count(1)
+
+
+def _signalling_end(done: threading.Event, *args, **kwargs) -> Iterator:
+    """run_job(*args, **kwargs), setting `done` when it has returned (or failed), whoever waits for it."""
+    try:
+        return (yield from run_job(*args, **kwargs))
+    finally:
+        done.set()
 
 
 class JobRunner(QObject):
@@ -36,6 +45,7 @@ class JobRunner(QObject):
     def __init__(self, parent: QObject | None = None, max_fps: float = 30.0) -> None:
         super().__init__(parent)
         self._worker: GeneratorWorker | None = None
+        self._done = threading.Event()
         self._control: JobControl | None = None
         self._job: Job | None = None
         self.owner: object | None = None  # who started the current job (a tab), so that others leave it alone
@@ -74,7 +84,9 @@ class JobRunner(QObject):
         self._job, self._control, self.owner = job, JobControl(paused=paused), owner
         self._latest, self._final = None, None
         self.snapshots_received = self.snapshots_emitted = 0
-        worker = GeneratorWorker(run_job, job, self._control, corpora=dict(corpora or {}), recorder=recorder)
+        self._done = done = threading.Event()
+        worker = GeneratorWorker(_signalling_end, done, job, self._control, corpora=dict(corpora or {}),
+                                 recorder=recorder)
         worker.yielded.connect(lambda tick, rid=run_id: self._on_tick(rid, tick))
         worker.returned.connect(lambda tick, rid=run_id: self._on_return(rid, tick))
         worker.errored.connect(lambda exc, rid=run_id: self._on_error(rid, exc))
@@ -120,9 +132,8 @@ class JobRunner(QObject):
         if worker is None:
             return True
         control.stop()  # the runner honours it within one step; quit() would skip its clean-up
-        if wait_ms > 0:
-            done = QThreadPool.globalInstance().waitForDone(wait_ms)
-            return done
+        if wait_ms > 0:  # wait for this job alone, never for other work in the global pool
+            return self._done.wait(wait_ms / 1000.0)
         return False
 
     def shutdown(self, wait_ms: int = 10000) -> bool:
