@@ -1,0 +1,113 @@
+"""The one renderer: a Figure drawn on screen and into files the same way, slide-ready at every scale."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PySide6.QtGui import QImage
+
+from explorer.figures import Arrow, Axis, Figure, Heatmap, Points, RefLine, Series
+from explorer.render.files import export_canvas, offscreen_canvas
+from explorer.render.labels import _SPOTS, _box, place_labels
+
+
+def _red_pixels(path) -> int:
+    img = QImage(str(path)).convertToFormat(QImage.Format.Format_RGB888)
+    w, h = img.width(), img.height()
+    arr = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * h).reshape(h, -1)[:, : 3 * w]
+    rgb = arr.reshape(h, w, 3).astype(int)
+    return int(((rgb[..., 0] > 150) & (rgb[..., 1] < 90) & (rgb[..., 2] < 90)).sum())
+
+
+def test_arrow_heads_scale_with_the_export_not_with_the_data(qapp, tmp_path, ui_fonts):
+    fig = Figure("map", "Analogy", Axis("x"), Axis("y"),
+                 points=(Points("words", [0, 1, 5, 6], [0, 1, 0, 1]),),
+                 arrows=(Arrow(0, 0, 1, 1, "#d00000"), Arrow(5, 0, 6, 1, "#d00000")))
+    canvas = offscreen_canvas(fig, (500, 400))
+    counts = {}
+    for scale in (1, 2, 4):
+        export_canvas(canvas, tmp_path / f"a{scale}.png", "png", scale, with_text=False)
+        counts[scale] = _red_pixels(tmp_path / f"a{scale}.png")
+    assert counts[1] > 0
+    # lines and heads grow with the area of the image (about scale²), never to cover the plot
+    for scale in (2, 4):
+        assert 0.5 * scale**2 < counts[scale] / counts[1] < 2.0 * scale**2
+    assert counts[4] < 0.05 * 16 * 500 * 400
+
+
+def test_heatmaps_get_a_labelled_colour_bar_and_empty_figures_a_hint(qapp, ui_fonts):
+    fig = Figure("h", "Heat", Axis("key"), Axis("query"),
+                 heatmaps=(Heatmap("w", np.eye(3), "attention weight", nan_color="#c0c0c0"),))
+    canvas = offscreen_canvas(fig)
+    assert canvas.colorbar is not None
+    assert canvas.colorbar.getAxis("left").labelText == "attention weight"
+    empty = Figure("e", "Loss", Axis("step"), Axis("loss"), series=(Series("loss"),), hint="Press Train.")
+    canvas.show_figure(empty)
+    assert canvas.colorbar is None and canvas._hint.isVisible() and canvas._hint.textItem.toPlainText() == \
+        "Press Train."
+    assert not canvas.plot_item.getAxis("left").isVisible()
+    assert [label.text for _, label in canvas.legend.items] == ["loss"]  # the legend names it before training
+
+
+def test_the_legend_sits_below_the_plot_never_on_the_data(qapp, ui_fonts):
+    x = np.arange(50.0)
+    fig = Figure("c", "Curves", Axis("t"), Axis("y"),
+                 series=tuple(Series(f"curve {i}", x, np.sin(x / 5 + i)) for i in range(3)))
+    canvas = offscreen_canvas(fig)
+    view = canvas.plot_item.getViewBox().sceneBoundingRect()
+    legend = canvas.legend.sceneBoundingRect()
+    assert canvas.legend.isVisible() and not view.intersects(legend) and legend.top() >= view.bottom()
+
+
+def test_exports_carry_title_and_caption_unless_asked_not_to(qapp, tmp_path, ui_fonts):
+    fig = Figure("c", "A long title " * 12, Axis("t"), Axis("y"), series=(Series("s", [0, 1], [0, 1]),),
+                 caption="the deciding number: 0.42")
+    canvas = offscreen_canvas(fig, (600, 400))
+    export_canvas(canvas, tmp_path / "with.png", "png", 1.0)
+    export_canvas(canvas, tmp_path / "without.png", "png", 1.0, with_text=False)
+    with_text, without = QImage(str(tmp_path / "with.png")), QImage(str(tmp_path / "without.png"))
+    assert with_text.width() == without.width() == 600
+    assert without.height() == 400 and with_text.height() > 400 + 40  # a wrapped title and a caption
+    export_canvas(canvas, tmp_path / "c.svg", "svg")
+    svg = (tmp_path / "c.svg").read_text()
+    assert "0.42" in svg and "A long title" in svg
+
+
+def test_csv_names_units_and_keeps_reference_lines(qapp, tmp_path):
+    fig = Figure("acc", "Accuracy", Axis("distance", "steps"), Axis("accuracy"),
+                 series=(Series("LSTM", [1, 2], [0.9, 0.5]),), lines=(RefLine(0.125, "chance"),))
+    canvas = offscreen_canvas(fig)
+    export_canvas(canvas, tmp_path / "acc.csv", "csv")
+    with open(tmp_path / "acc.csv") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["element", "name", "distance (steps)", "accuracy"]
+    assert ["series", "LSTM", "1.0", "0.9"] in rows
+    assert ["reference line", "chance", "", "0.125"] in rows
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 400), st.floats(0, 300), st.floats(20, 120)), min_size=1, max_size=40))
+def test_placed_labels_never_overlap(points):
+    anchors = [(x, y, 4.0) for x, y, _ in points]
+    sizes = [(w, 14.0) for _, _, w in points]
+    spots = place_labels(anchors, sizes, bounds=(0, 0, 500, 400))
+    boxes = []
+    for (x, y, r), (w, h), spot in zip(anchors, sizes, spots):
+        if spot is None:
+            continue
+        box = _box(x, y, r, w, h, next(s for s in _SPOTS if s[0] == spot))
+        assert 0 <= box[0] and box[0] + box[2] <= 500 and 0 <= box[1] and box[1] + box[3] <= 400
+        for other in boxes:
+            assert not (box[0] < other[0] + other[2] and other[0] < box[0] + box[2] and
+                        box[1] < other[1] + other[3] and other[1] < box[1] + box[3])
+        boxes.append(box)
+
+
+def test_figure_rejects_mismatched_data():
+    with pytest.raises(ValueError, match="x has 2 values, y 3"):
+        Series("s", [1, 2], [1, 2, 3])
+    with pytest.raises(ValueError, match="2-D"):
+        Heatmap("h", [1, 2, 3], "value")
