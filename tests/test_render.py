@@ -95,11 +95,11 @@ def test_placed_labels_never_overlap(points):
     sizes = [(w, 14.0) for _, _, w in points]
     spots = place_labels(anchors, sizes, bounds=(0, 0, 500, 400))
     boxes = []
-    for (x, y, r), (w, h), spot in zip(anchors, sizes, spots):
+    for (x, y, r), (w, h), spot in zip(anchors, sizes, spots, strict=True):
         if spot is None:
             continue
         box = _box(x, y, r, w, h, next(s for s in _SPOTS if s[0] == spot))
-        assert 0 <= box[0] and box[0] + box[2] <= 500 and 0 <= box[1] and box[1] + box[3] <= 400
+        assert box[0] >= 0 and box[0] + box[2] <= 500 and box[1] >= 0 and box[1] + box[3] <= 400
         for other in boxes:
             assert not (box[0] < other[0] + other[2] and other[0] < box[0] + box[2] and
                         box[1] < other[1] + other[3] and other[1] < box[1] + box[3])
