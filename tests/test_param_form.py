@@ -261,3 +261,23 @@ def test_error_colour_follows_a_dark_palette(qtbot, form):
     finally:
         app.setPalette(old)
     qtbot.waitUntil(lambda: "#c62828" in form.styleSheet(), timeout=1000)
+
+
+def test_switching_to_the_dark_theme_darkens_the_forms_fields(qtbot, qapp, light_theme_afterwards):
+    from PySide6.QtGui import QPalette
+
+    from explorer.training.jobs.conv_job import ConvConfig
+    from explorer.ui import theme
+
+    theme.apply_theme(qapp, "light")
+    form = ParamForm(ConvConfig)
+    qtbot.addWidget(form)
+    form.show()
+    field = form.widget_for("lr")
+    image = field.grab().toImage()
+    assert image.pixelColor(image.width() // 2, image.height() - 4).lightness() > 200  # a white field
+    theme.apply_theme(qapp, "dark")
+    qapp.processEvents()
+    image = field.grab().toImage()
+    assert field.palette().color(QPalette.ColorRole.Base).lightness() < 60
+    assert image.pixelColor(image.width() // 2, image.height() - 4).lightness() < 80  # drawn dark, not white
