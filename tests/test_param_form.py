@@ -269,10 +269,15 @@ def test_switching_to_the_dark_theme_darkens_the_forms_fields(qtbot, qapp, light
     from explorer.training.jobs.conv_job import ConvConfig
     from explorer.ui import theme
 
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
     theme.apply_theme(qapp, "light")
+    window = QWidget()
     form = ParamForm(ConvConfig)
-    qtbot.addWidget(form)
-    form.show()
+    QVBoxLayout(window).addWidget(form)
+    qtbot.addWidget(window)
+    window.show()
+    qapp.processEvents()
     field = form.widget_for("lr")
     image = field.grab().toImage()
     assert image.pixelColor(image.width() // 2, image.height() - 4).lightness() > 200  # a white field
