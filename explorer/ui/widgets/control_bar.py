@@ -89,6 +89,12 @@ class ControlBar(QWidget):
         if not active and self.mine() and status not in ("running", "paused"):
             self.progress.setFormat(f"{status} · step %v" if status != "idle" else "idle")
             self.rate.setText("")
+        elif self.runner.is_active() and not self.mine():  # never show a stale step of this tab's last job
+            job = self.runner.job
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat(f"{job.title if job else 'a job'} runs in another tab; Train here stops it")
+            self.rate.setText("")
 
     def _on_progress(self, tick: Tick) -> None:
         if not self.mine():
