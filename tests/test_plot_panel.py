@@ -19,7 +19,6 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from explorer.ui import theme
 from explorer.ui.widgets.plot_panel import PlotPanel
 
-
 pytestmark = pytest.mark.usefixtures("ui_fonts", "light_theme_afterwards")
 
 
@@ -78,6 +77,21 @@ def test_hover_shows_curve_name_and_exact_values(panel):
     assert not panel._readout.isVisible()
 
 
+def test_the_hover_readout_goes_when_the_pointer_leaves_and_when_a_figure_replaces_the_data(panel, qapp):
+    from PySide6.QtCore import QEvent
+
+    from explorer.figures import Axis, Figure, Series
+
+    panel.plot_widget.scene().sigMouseMoved.emit(view_to_scene(panel, 20, 0.25))
+    assert panel._readout.isVisible() and panel._marker.isVisible()
+    qapp.sendEvent(panel.plot_widget, QEvent(QEvent.Type.Leave))
+    assert not panel._readout.isVisible() and not panel._marker.isVisible()
+    panel.plot_widget.scene().sigMouseMoved.emit(view_to_scene(panel, 20, 0.25))
+    assert panel._readout.isVisible()
+    panel.show_figure(Figure("new", "Another run", Axis("step"), Axis("loss"), series=(Series("RNN", [0, 1], [2, 1]),)))
+    assert not panel._readout.isVisible()  # it described a point that is no longer there
+
+
 def test_hover_on_heatmap_shows_cell_and_value(panel):
     panel.add_heatmap("gates")
     data = np.arange(12, dtype=float).reshape(3, 4)
@@ -134,7 +148,7 @@ def test_svg_is_xml_with_axis_labels_and_crisp_heatmaps(panel, tmp_path):
     root = ET.parse(path).getroot()
     texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
     assert "step" in texts and "loss" in texts and "LSTM" in texts
-    images = [el for el in root.iter("{http://www.w3.org/2000/svg}image")]
+    images = list(root.iter("{http://www.w3.org/2000/svg}image"))
     assert images
     href = next(v for k, v in images[0].attrib.items() if k.endswith("href"))
     embedded = QImage.fromData(base64.b64decode(href.split(",", 1)[1]))
@@ -218,7 +232,7 @@ def test_unwritable_destination_raises_a_clear_oserror(panel, tmp_path):
     blocker.write_text("x")
     for export, name in ((panel.export_png, "a.png"), (panel.export_svg, "a.svg"),
                          (panel.export_pdf, "a.pdf"), (panel.export_csv, "a.csv")):
-        with pytest.raises(OSError, match="Cannot write .*a\\."):
+        with pytest.raises(OSError, match=r"Cannot write .*a\."):
             export(blocker / name)
 
 
