@@ -1,12 +1,30 @@
 """Concrete training jobs; importing this package registers them."""
-from . import word2vec_job  # noqa: F401
-from . import conv_job  # noqa: F401
-from . import svd_job  # noqa: F401
-from . import rnn_job  # noqa: F401
-from . import rnn_sweep_job  # noqa: F401
-from . import gpt_job  # noqa: F401
-from . import rnn_compare_job  # noqa: F401
-from . import embedding_compare_job  # noqa: F401
-from . import pretrain_job  # noqa: F401
-from . import finetune_job  # noqa: F401
-from . import finetune_sweep_job  # noqa: F401
+from . import (
+    attention_cost_job,
+    conv_job,
+    embedding_compare_job,
+    finetune_job,
+    finetune_sweep_job,
+    gpt_job,
+    pretrain_job,
+    rnn_compare_job,
+    rnn_job,
+    rnn_sweep_job,
+    svd_job,
+    word2vec_job,
+)
+
+__all__ = [
+    "attention_cost_job",
+    "conv_job",
+    "embedding_compare_job",
+    "finetune_job",
+    "finetune_sweep_job",
+    "gpt_job",
+    "pretrain_job",
+    "rnn_compare_job",
+    "rnn_job",
+    "rnn_sweep_job",
+    "svd_job",
+    "word2vec_job",
+]
