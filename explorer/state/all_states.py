@@ -1,2 +1,3 @@
 """Imports every tab's state so that each registers the kinds of run it shows."""
 from . import convolution  # noqa: F401
+from . import measurements  # noqa: F401
