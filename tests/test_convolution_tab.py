@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.training.jobs.conv_job import ConvConfig
+from explorer.training.jobs.conv_job import ConvConfig, ConvJob
 
 
 @pytest.fixture
@@ -36,7 +36,8 @@ def test_changing_the_schedule_in_the_form_redraws_the_diagram_and_the_numbers(q
     assert _lit_inputs(tab) == list(range(t - 4, t + 1))
     y = _series(tab.depth_panel, "no dilation").y
     np.testing.assert_array_equal(y, [2, 3, 4, 5])
-    np.testing.assert_array_equal(tab.depth_panel.curves["no dilation"].y, y)  # drawn as the figure says  # one more input per layer without dilation
+    # drawn as the figure says: one more input per layer without dilation
+    np.testing.assert_array_equal(tab.depth_panel.curves["no dilation"].y, y)
     field = tab.form.widget_for("custom_dilations")
     form.widget_for("dilations").setCurrentText("custom")
     field.clear()
@@ -80,7 +81,7 @@ def test_the_diagram_and_heatmap_export_their_data(qtbot, tab, tmp_path):
     tab.form.widget_for("dilations").setCurrentText("doubling")
     tab.form.widget_for("residual").setChecked(False)  # no identity edges: only the convolution taps
     tab.diagram_panel.export_csv(tmp_path / "edges.csv")
-    rows = list(csv.DictReader(open(tmp_path / "edges.csv")))
+    rows = list(csv.DictReader((tmp_path / "edges.csv").read_text(encoding="utf-8").splitlines()))
     reaching = [r for r in rows if r["reaches output t (1 = yes)"] == "1"]
     assert len(reaching) == 2 + 4  # k=2: 2 edges into the output, 4 into the two layer-1 nodes it reads
     tab.diagram_panel.export_png(tmp_path / "diagram.png")
@@ -107,3 +108,19 @@ def test_export_all_figures_of_the_tab_writes_one_file_per_figure(qtbot, tab, tm
     written = window.export_all_figures(str(tmp_path), "svg")
     assert sorted(p.rsplit("/", 1)[-1] for p in written) == sorted(f"{n}.svg" for n in tab.view_state.figure_names)
     assert all((tmp_path / f"{n}.svg").stat().st_size > 500 for n in tab.view_state.figure_names)
+
+
+def test_a_panel_exports_its_figure_animated_over_the_opened_run(qtbot, tab, tmp_path):
+    from PIL import Image
+
+    from explorer.training.record import RunRecorder
+    from explorer.training.runner import run_job
+
+    cfg = ConvConfig(layers=2, max_distance=4, seq_len=16, alphabet=4, steps=8, batch_size=4, channels=4)
+    for _ in run_job(ConvJob(cfg, "cpu"), recorder=RunRecorder(tmp_path / "run", max_snapshots=3)):
+        pass
+    assert tab.window().open_run(str(tmp_path / "run"), show_dialogs=False)
+    tab.animate("erf", str(tmp_path / "erf.gif"))
+    frames = Image.open(tmp_path / "erf.gif").n_frames
+    assert frames == len(tab.view_state.source.steps)
+    assert tab.view_state.index == len(tab.view_state.source.steps) - 1  # the timeline's snapshot is back

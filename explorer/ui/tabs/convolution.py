@@ -19,6 +19,7 @@ from ...training.record import RunRecord
 from ...training.runner import Tick
 from ..app_state import AppState
 from ..tasks import TaskRunner
+from ..widgets.animation_dialog import export_animation
 from ..widgets.control_bar import ControlBar
 from ..widgets.frame_budget import FrameBudget
 from ..widgets.param_form import ParamForm
@@ -168,17 +169,11 @@ class ConvolutionTab(JobTab):
 
     def animate(self, name: str, path: str) -> None:
         """Export figure `name` over the recorded run's snapshots (the panel's Export > Animation)."""
-        from ...render.run_export import animate_figure
-
-        if self.view_state.source is None:
-            self.show_banner("Animations need a recorded run: train one (it is recorded) or open one first.")
-            return
-        try:
-            animate_figure(self.view_state, name, path)
-        except Exception as exc:  # noqa: BLE001 - a message, never a traceback
-            self.show_banner(f"Could not write the animation: {exc}")
-        finally:
-            self.view_state.select(self.timeline.index())
+        message = export_animation(self, self.view_state, name, path)
+        if message.startswith("Wrote"):
+            self.state.message.emit(message, 10000)
+        else:
+            self.show_banner(message)
 
     # -- training ---------------------------------------------------------------------------------------
     def start_training(self) -> None:
