@@ -18,14 +18,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch import nn  # noqa: E402
+import torch
+import torch.nn.functional as F
+from torch import nn
 
-from explorer.analysis.receptive_field import receptive_field_size  # noqa: E402
-from explorer.data.tasks import char_ids, char_lm_batch  # noqa: E402
-from explorer.models.causal_conv import CausalConvStack, dilation_schedule  # noqa: E402
-from explorer.data.corpus_spec import load_corpus_spec  # noqa: E402
+from explorer.analysis.receptive_field import receptive_field_size
+from explorer.data.corpus_spec import load_corpus_spec
+from explorer.data.tasks import char_ids, char_lm_batch
+from explorer.models.causal_conv import CausalConvStack, dilation_schedule
 
 
 class CharLSTM(nn.Module):

@@ -23,11 +23,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import torch  # noqa: E402
+import torch
 
-from explorer.analysis.generation_cost import measure_train_vs_generate  # noqa: E402
-from explorer.device import describe_device, resolve_device, training_threads  # noqa: E402
-from explorer.models.transformer import GPT, GPTConfig  # noqa: E402
+from explorer.analysis.generation_cost import measure_train_vs_generate
+from explorer.device import describe_device, resolve_device, training_threads
+from explorer.models.transformer import GPT, GPTConfig
 
 
 def main() -> None:

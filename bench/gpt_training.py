@@ -29,16 +29,16 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import torch
+import torch.nn.functional as F
 
-from explorer.analysis.attention_cost import KINDS, fitted_slope, kind_label, measure_layer_cost  # noqa: E402
-from explorer.data.tasks import char_ids, char_lm_batch  # noqa: E402
-from explorer.device import training_threads  # noqa: E402
-from explorer.training.jobs.gpt_job import VAL_SHARE, GptConfig, GptJob, build_model  # noqa: E402
-from explorer.training.jobs.pretrain_job import PRESETS, PretrainConfig, PretrainJob, apply_preset  # noqa: E402
-from explorer.data.corpus_spec import load_corpus_spec  # noqa: E402
-from explorer.training.runner import FINISHED, run_job  # noqa: E402
+from explorer.analysis.attention_cost import KINDS, fitted_slope, kind_label, measure_layer_cost
+from explorer.data.corpus_spec import load_corpus_spec
+from explorer.data.tasks import char_ids, char_lm_batch
+from explorer.device import training_threads
+from explorer.training.jobs.gpt_job import VAL_SHARE, GptConfig, GptJob, build_model
+from explorer.training.jobs.pretrain_job import PRESETS, PretrainConfig, PretrainJob, apply_preset
+from explorer.training.runner import FINISHED, run_job
 
 
 def job_round(cfg: GptConfig, corpus, snapshot_interval: float) -> tuple[float, int]:
@@ -141,9 +141,9 @@ def main() -> None:
                "ratio_cli": round(slow_rate / plain_rate, 3)}
     if not args.skip_cost:
         lengths = [int(n) for n in args.lengths.split(",")]
-        print(f"\nforward + backward of one layer, width 64, 4 heads, batch 1, median of {args.cost_repeats} runs (ms); "
-              f"memory: largest intermediate tensor, analytic on CPU (MiB); slopes fitted over the longer half of "
-              f"each row's lengths; full attention only up to {args.quadratic_max}")
+        print(f"\nforward + backward of one layer, width 64, 4 heads, batch 1, median of {args.cost_repeats} runs "
+              "(ms); memory: largest intermediate tensor, analytic on CPU (MiB); slopes fitted over the longer half "
+              f"of each row's lengths; full attention only up to {args.quadratic_max}")
         print(f"{'layer':<42}" + "".join(f"{n:>9}" for n in lengths) + f"{'slope':>7}{'memory':>8}")
         slopes = {}
         for kind in KINDS:

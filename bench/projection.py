@@ -10,6 +10,7 @@ Usage: python bench/projection.py [--quick] (--quick leaves out t-SNE of 10,000 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -20,7 +21,7 @@ os.environ.setdefault("QT_API", "pyside6")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 DIM = 100
 
@@ -56,7 +57,7 @@ def projections(quick: bool) -> list[tuple[str, int, int, float, float]]:
     for method in ("PCA", "t-SNE", "Isomap"):  # imports and first-call costs out of the way
         project(method, data[10_000][0][:100])
     for n, (x, _) in data.items():
-        seconds = best_of(lambda: project("PCA", x), 5)
+        seconds = best_of(functools.partial(project, "PCA", x), 5)
         rows.append(("PCA", n, n, seconds, estimated_seconds("PCA", n)))
     for method in ("t-SNE", "Isomap"):
         x, counts = data[50_000]

@@ -21,11 +21,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch import nn  # noqa: E402
+import torch
+import torch.nn.functional as F
+from torch import nn
 
-from explorer.models.recurrent import CELLS, RecurrentNet  # noqa: E402
+from explorer.models.recurrent import CELLS, RecurrentNet
 
 
 class TorchNet(nn.Module):

@@ -19,7 +19,7 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def headless(config) -> tuple[float, int]:
@@ -40,7 +40,6 @@ def headless(config) -> tuple[float, int]:
 
 def with_ui(config) -> dict:
     from PySide6.QtCore import QElapsedTimer, QTimer
-    from PySide6.QtWidgets import QApplication
 
     from explorer.app import create_window
 
@@ -115,7 +114,8 @@ def main() -> None:
         rate_headless, steps = headless(config)
         rates.append(rate_headless)
         print(f"run {i + 1}: with UI {uis[-1]['rate']:.1f} steps/s, headless {rate_headless:.1f} steps/s, "
-              f"longest stall {uis[-1]['max_gap']:.0f} ms ({uis[-1]['max_gap_at']:.2f} s after the first step), p99 {uis[-1]['p99_gap']:.1f} ms", flush=True)
+              f"longest stall {uis[-1]['max_gap']:.0f} ms ({uis[-1]['max_gap_at']:.2f} s after the first step), "
+              f"p99 {uis[-1]['p99_gap']:.1f} ms", flush=True)
     ui = {k: float(np.median([u[k] for u in uis])) for k in ("rate", "max_gap", "p99_gap", "median_gap")}
     ui["max_gap"] = max(u["max_gap"] for u in uis)
     ui["frames"] = int(np.median([u["frames"] for u in uis]))

@@ -32,18 +32,21 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from explorer.analysis.evaluation import (  # noqa: E402
-    analogy_accuracy, read_analogy_file, read_similarity_file, similarity_spearman,
+from explorer.analysis.evaluation import (
+    analogy_accuracy,
+    read_analogy_file,
+    read_similarity_file,
+    similarity_spearman,
 )
-from explorer.analysis.neighbours import class_separation, neighbour_purity  # noqa: E402
-from explorer.data.builtin import load_builtin  # noqa: E402
-from explorer.data.corpus import Corpus  # noqa: E402
-from explorer.data.tokenize import word_tokens  # noqa: E402
-from explorer.training.job import JobContext  # noqa: E402
-from explorer.training.jobs.word2vec_job import Word2VecConfig, Word2VecJob  # noqa: E402
+from explorer.analysis.neighbours import class_separation, neighbour_purity
+from explorer.data.builtin import load_builtin
+from explorer.data.corpus import Corpus
+from explorer.data.tokenize import word_tokens
+from explorer.training.job import JobContext
+from explorer.training.jobs.word2vec_job import Word2VecConfig, Word2VecJob
 
 BIG_CORPUS = Path.home() / ".cache" / "smx-anchors" / "corpus" / "big.txt"
 GENSIM_SENTENCE = 10_000
@@ -83,7 +86,7 @@ def baseline_classes(baseline: str) -> tuple[type, type]:
 def train_ours(corpus: Corpus, settings: dict, device: str, threads: int, cls=Word2VecJob, cfg_cls=Word2VecConfig):
     """Train our job to the end; (seconds of training, the job)."""
     torch.set_num_threads(threads)
-    names = {f for f in cfg_cls.__dataclass_fields__}
+    names = set(cfg_cls.__dataclass_fields__)
     job = cls(cfg_cls(**{k: v for k, v in settings.items() if k in names}), device)
     job.setup(JobContext(corpora={job.config.corpus: corpus}))
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)

@@ -18,19 +18,19 @@ def test_the_slope_of_a_power_law_is_its_exponent():
         fitted_slope([10], [1.0])
 
 
-def test_every_kind_is_measured_and_full_attention_memory_grows_quadratically():
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_is_measured_and_full_attention_memory_grows_quadratically(kind):
     lengths = [32, 64, 128]
-    for kind in KINDS:
-        calls = []
-        rows = measure_layer_cost(kind, lengths, width=32, repeats=1, progress=lambda d, t: calls.append((d, t)))
-        assert [r.length for r in rows] == lengths and all(r.seconds > 0 for r in rows)
-        assert all(r.memory_bytes > 0 and r.memory_method == ANALYTIC for r in rows)
-        assert calls[-1] == (6, 6)
-        if kind == "full attention":
-            mem = [r.memory_bytes for r in rows]
-            assert fitted_slope(lengths, mem, upper=1.0) == pytest.approx(2.0, abs=0.1)
-        else:
-            assert rows[-1].memory_bytes <= 4.5 * rows[0].memory_bytes  # linear: 4x the length, ~4x the bytes
+    calls = []
+    rows = measure_layer_cost(kind, lengths, width=32, repeats=1, progress=lambda d, t: calls.append((d, t)))
+    assert [r.length for r in rows] == lengths and all(r.seconds > 0 for r in rows)
+    assert all(r.memory_bytes > 0 and r.memory_method == ANALYTIC for r in rows)
+    assert calls[-1] == (6, 6)
+    if kind == "full attention":
+        mem = [r.memory_bytes for r in rows]
+        assert fitted_slope(lengths, mem, upper=1.0) == pytest.approx(2.0, abs=0.1)
+    else:
+        assert rows[-1].memory_bytes <= 4.5 * rows[0].memory_bytes  # linear: 4x the length, ~4x the bytes
 
 
 def test_a_cancelled_measurement_returns_what_it_has():

@@ -49,7 +49,7 @@ def test_training_draws_every_head_with_the_future_masked_and_can_be_replayed(qt
     future = np.triu(np.ones((T, T), dtype=bool), k=1)
     view = tab.current_view()
     assert np.all(view.attention[..., future] == 0)  # the weights the tiles show are exactly 0 there
-    for name, item in grid.heatmaps.items():
+    for item in grid.heatmaps.values():
         image = item.image
         assert image.shape == (T, T)
         low = np.float32(item.levels[0])
@@ -139,18 +139,18 @@ def test_a_long_text_is_drawn_at_a_lower_resolution_and_stays_readable(qtbot, ta
 def test_heatmaps_export_as_csv_and_png(qtbot, tab, tmp_path):
     _train(qtbot, tab, steps=5)
     tab.grid_panel.export_csv(tmp_path / "grid.csv")
-    rows = list(csv.DictReader(open(tmp_path / "grid.csv", encoding="utf-8")))
+    rows = list(csv.DictReader((tmp_path / "grid.csv").read_text(encoding="utf-8").splitlines()))
     assert len(rows) == 4 * T * T
     assert {"layer", "head", "query", "key", "query_token", "key_token", "weight", "masked"} <= set(rows[0])
     masked = [r for r in rows if int(r["key"]) > int(r["query"])]
     assert masked and all(r["masked"] == "True" and float(r["weight"]) == 0.0 for r in masked)
     tab.head_panel.export_csv(tmp_path / "head.csv")
-    assert len(list(csv.DictReader(open(tmp_path / "head.csv", encoding="utf-8")))) == T * T
+    assert len(list(csv.DictReader((tmp_path / "head.csv").read_text(encoding="utf-8").splitlines()))) == T * T
     tab.head_panel.export_png(tmp_path / "head.png")
     tab.grid_panel.export_png(tmp_path / "grid.png")
     tab.links_panel.export_csv(tmp_path / "links.csv")
     assert (tmp_path / "head.png").stat().st_size > 1000 and (tmp_path / "grid.png").stat().st_size > 1000
-    assert len(list(csv.DictReader(open(tmp_path / "links.csv", encoding="utf-8")))) == T
+    assert len(list(csv.DictReader((tmp_path / "links.csv").read_text(encoding="utf-8").splitlines()))) == T
 
 
 def test_generation_shows_the_sample_and_the_next_character_bars(qtbot, tab, tmp_path):
@@ -166,7 +166,7 @@ def test_generation_shows_the_sample_and_the_next_character_bars(qtbot, tab, tmp
     assert "top-k 5" in tab.bars_panel.title
     assert tab.sample_view.toPlainText().startswith("abcdabcd") and len(tab.sample_view.toPlainText()) == 20
     tab.bars_panel.export_csv(tmp_path / "bars.csv")
-    assert len(list(csv.DictReader(open(tmp_path / "bars.csv", encoding="utf-8")))) == len(labels)
+    assert len(list(csv.DictReader((tmp_path / "bars.csv").read_text(encoding="utf-8").splitlines()))) == len(labels)
 
 
 def test_the_positional_encoding_follows_the_model(qtbot, tab):

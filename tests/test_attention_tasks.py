@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from explorer.data.attention_tasks import (
-    SEPARATOR, TASKS, attention_hit_rate, expected_attention, input_length, make_task_batch, target_accuracy,
+    SEPARATOR,
+    TASKS,
+    attention_hit_rate,
+    expected_attention,
+    input_length,
+    make_task_batch,
+    target_accuracy,
     task_alphabet,
 )
 from explorer.data.tasks import IGNORE
@@ -25,7 +31,7 @@ def test_a_hand_batch_has_the_right_targets():
     gen = torch.Generator().manual_seed(0)
     x, y = make_task_batch("reverse", 1, 3, symbols=4, generator=gen)
     s = x[0, :3].tolist()
-    assert x[0].tolist() == s + [4, s[2], s[1]] and y[0].tolist() == [IGNORE] * 3 + [s[2], s[1], s[0]]
+    assert x[0].tolist() == [*s, 4, s[2], s[1]] and y[0].tolist() == [IGNORE] * 3 + [s[2], s[1], s[0]]
     x, y = make_task_batch("repeat", 1, 3, symbols=4, generator=gen)
     s = x[0, :3].tolist()
     assert x[0].tolist() == s + s[:2] and y[0].tolist() == [IGNORE] * 3 + s[1:]
@@ -44,7 +50,7 @@ def test_every_target_is_the_token_at_its_expected_key(task):
 
 
 def test_accuracy_and_attention_hit_rate():
-    x, y = make_task_batch("copy", 4, 5, generator=torch.Generator().manual_seed(2))
+    _x, y = make_task_batch("copy", 4, 5, generator=torch.Generator().manual_seed(2))
     perfect = torch.nn.functional.one_hot(y.clamp(min=0), 17).float()
     assert target_accuracy(perfect, y) == 1.0
     expected = expected_attention("copy", 5)

@@ -17,7 +17,7 @@ def test_dilation_schedules():
 
 
 def test_bad_custom_dilations_say_what_is_wrong():
-    with pytest.raises(ValueError, match="has 2 value.*3 layer"):
+    with pytest.raises(ValueError, match=r"has 2 value.*3 layer"):
         dilation_schedule("custom", 3, custom=(1, 2))
     with pytest.raises(ValueError, match="at least 1"):
         dilation_schedule("custom", 2, custom=(1, 0))

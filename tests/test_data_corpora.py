@@ -40,7 +40,7 @@ def test_user_file_becomes_a_corpus_with_its_notes(tmp_path):
 def test_user_file_without_words_is_refused(tmp_path):
     path = tmp_path / "dots.txt"
     path.write_text("... --- !!! ???\n")
-    with pytest.raises(CorpusError, match="dots.txt contains no words"):
+    with pytest.raises(CorpusError, match=r"dots\.txt contains no words"):
         load_corpus_file(path)
 
 

@@ -190,7 +190,7 @@ def test_a_job_can_declare_divergence_with_its_own_message():
                 raise Diverged("The gradient norm became inf at step 4; turn on clipping.")
             return super().train_step(step)
 
-    ticks, final = run_to_end(Exploding(RegressionConfig(steps=50)), snapshot_interval=0.0)
+    _ticks, final = run_to_end(Exploding(RegressionConfig(steps=50)), snapshot_interval=0.0)
     assert final.status == DIVERGED
     assert final.message.startswith("The gradient norm became inf") and final.step == 3
 

@@ -12,18 +12,29 @@ from explorer.data.builtin import load_builtin
 from explorer.data.corpus import Corpus
 from explorer.data.errors import CorpusError
 from explorer.data.finetune_tasks import (
-    CLASSIFY_SOURCES, FULL_PER_CLASS, NEXT_TOKEN_SOURCES, NOVEL_TITLES, build_task, scramble_letters, split_novels,
+    CLASSIFY_SOURCES,
+    FULL_PER_CLASS,
+    NEXT_TOKEN_SOURCES,
+    NOVEL_TITLES,
+    build_task,
+    scramble_letters,
+    split_novels,
 )
 from explorer.models.transfer import GPTClassifier, group_parameters
 from explorer.training.job import JOB_KINDS, Diverged, JobContext
 from explorer.training.jobs.finetune_job import (
-    WAY_LABELS, WAYS, FinetuneConfig, FinetuneJob, FinetuneSnapshot, way_label,
+    WAY_LABELS,
+    WAYS,
+    FinetuneConfig,
+    FinetuneJob,
+    FinetuneSnapshot,
+    way_label,
 )
 from explorer.training.jobs.finetune_sweep_job import FinetuneSweepConfig, FinetuneSweepJob
 from explorer.training.jobs.gpt_job import VAL_EVERY, GptSnapshot
 from explorer.training.jobs.pretrain_job import PRESETS, PretrainConfig, PretrainJob, apply_preset
-from explorer.training.params import validate_config
 from explorer.training.jobs.pretrained import find_pretrained, load_pretrained
+from explorer.training.params import validate_config
 from explorer.training.record import RunError, RunRecorder, open_run
 from explorer.training.runner import FAILED, FINISHED, run_to_end
 
@@ -85,7 +96,8 @@ def test_the_final_snapshot_of_a_pretraining_run_is_the_model_exactly(pretrained
     pre = load_pretrained(folder)
     np.testing.assert_array_equal(pre.param_vector, trained)
     model = pre.build_model()
-    assert model.training and all(torch.equal(a, b) for a, b in zip(model.parameters(), job.model.parameters()))
+    pairs = zip(model.parameters(), job.model.parameters(), strict=True)
+    assert model.training and all(torch.equal(a, b) for a, b in pairs)
     assert pre.alphabet == tuple(job.alphabet) and pre.info.step == 30 and pre.config.width == 16
 
 
@@ -129,7 +141,7 @@ def test_a_large_model_keeps_its_parameters_only_in_the_final_recorded_snapshot(
     monkeypatch.setattr(pretrain_job, "RECORD_VECTOR_LIMIT", 100)  # every test model counts as large
     job = PretrainJob(PretrainConfig(steps=4, **TINY))
     slice_ = {job.config.corpus: Corpus(name="slice", text=austen[:20_000], source="test")}
-    _, final = run_to_end(job, corpora=slice_, recorder=RunRecorder(tmp_path / "run", max_snapshots=10),
+    _, _final = run_to_end(job, corpora=slice_, recorder=RunRecorder(tmp_path / "run", max_snapshots=10),
                           snapshot_interval=0.0)
     record = open_run(tmp_path / "run")
     sizes = [record.load_snapshot(i).param_vector.size for i in range(len(record.snapshot_paths))]
@@ -195,7 +207,7 @@ def test_bad_task_input_gets_a_clear_message(tmp_path):
     alphabet = tuple("abcdefghijklmnopqrstuvwxyz ")
     short = tmp_path / "short.txt"
     short.write_text("a short text " * 20, encoding="utf-8")
-    with pytest.raises(CorpusError, match="too few for this task.*Choose a longer text"):
+    with pytest.raises(CorpusError, match=r"too few for this task.*Choose a longer text"):
         build_task("next-token", "file", alphabet, 16, 1.0, seed=0, file_path=str(short))
     with pytest.raises(CorpusError, match="choose one first"):
         build_task("next-token", "file", alphabet, 16, 1.0, seed=0)
@@ -228,7 +240,7 @@ def test_config_checks_say_what_is_wrong():
 def test_four_ways_start_as_they_should_and_frozen_layers_never_move(pretrained_run, other_file):
     folder, pre_job = pretrained_run
     job = _finetune(folder, other_file)
-    ticks, final = run_to_end(job, snapshot_interval=1e9)
+    _ticks, final = run_to_end(job, snapshot_interval=1e9)
     assert final.status == FINISHED, final.message
     saved = {k: p.detach() for k, p in pre_job.model.named_parameters()}  # the model that was saved and reloaded
     start = {way: {k[4:] if k.startswith("gpt.") else k: v for k, v in job.initial[way].items()} for way in WAYS}
@@ -238,7 +250,7 @@ def test_four_ways_start_as_they_should_and_frozen_layers_never_move(pretrained_
     assert all(torch.equal(start["warm"][k], saved[k]) for k in body)  # a warm start is the saved model exactly
     assert all(torch.equal(start["frozen"][k], saved[k]) for k in body)
     assert all(torch.equal(start["copy"][k], saved[k]) for k in lower)  # copied layers: the pre-trained ones
-    assert all(torch.equal(start["copy"][k], start["scratch"][k]) for k in upper + ["head.weight"])  # fresh
+    assert all(torch.equal(start["copy"][k], start["scratch"][k]) for k in [*upper, "head.weight"])  # fresh
     assert not torch.equal(start["scratch"]["blocks.1.attn.qkv.weight"], saved["blocks.1.attn.qkv.weight"])
     frozen_model = job.models["frozen"]
     groups = group_parameters(frozen_model)

@@ -9,7 +9,14 @@ import pytest
 from explorer.data.attention_tasks import attention_hit_rate
 from explorer.data.corpus import Corpus
 from explorer.training.jobs.gpt_job import (
-    VAL_EVERY, GptConfig, GptJob, GptSnapshot, attention_for_text, generate_text, load_model, next_token_probs,
+    VAL_EVERY,
+    GptConfig,
+    GptJob,
+    GptSnapshot,
+    attention_for_text,
+    generate_text,
+    load_model,
+    next_token_probs,
 )
 from explorer.training.params import validate_config
 from explorer.training.record import RunRecorder, new_run_folder, open_run

@@ -5,8 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.analysis.gradient_flow import (gradient_norms, initial_gradient_flow, jacobian_spectrum,
-                                             top_singular_values)
+from explorer.analysis.gradient_flow import (
+    gradient_norms,
+    initial_gradient_flow,
+    jacobian_spectrum,
+    top_singular_values,
+)
 from explorer.data.recurrent_tasks import CopyTask
 from explorer.models.recurrent import RecurrentNet
 

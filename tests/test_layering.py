@@ -42,7 +42,7 @@ def test_the_core_and_every_job_load_no_qt_in_a_fresh_interpreter():
 def test_every_state_and_figure_loads_neither_qt_nor_torch():
     present = tuple(p for p in STATES if (ROOT / p.replace(".", "/") / "__init__.py").is_file())
     loaded = loaded_after_importing(present)
-    assert loaded.isdisjoint(QT + ("torch",)), sorted(loaded & set(QT + ("torch",)))
+    assert loaded.isdisjoint({*QT, "torch"}), sorted(loaded & {*QT, "torch"})
 
 
 def test_the_ui_never_touches_an_optimizer_or_a_gradient():

@@ -82,7 +82,7 @@ def test_zooming_in_redecimates_to_the_visible_range(plot):
     curve.append(x, np.sin(x / 50.0))
     curve.redraw()
     plot.getViewBox().setXRange(1000, 1400, padding=0)  # range change alone triggers the recomputation
-    dx, dy = drawn(curve)
+    dx, _dy = drawn(curve)
     assert dx.min() >= 998 and dx.max() <= 1402
     np.testing.assert_array_equal(dx, x[999:1402])  # few enough visible points: drawn exactly
 

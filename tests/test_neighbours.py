@@ -5,10 +5,20 @@ import numpy as np
 import pytest
 
 from explorer.analysis.evaluation import (
-    NO_SECTION, analogy_accuracy, read_analogy_file, read_similarity_file, similarity_spearman,
+    NO_SECTION,
+    analogy_accuracy,
+    read_analogy_file,
+    read_similarity_file,
+    similarity_spearman,
 )
 from explorer.analysis.neighbours import (
-    analogy, class_separation, nearest, nearest_to_vector, neighbour_purity, normalise, pair_axes,
+    analogy,
+    class_separation,
+    nearest,
+    nearest_to_vector,
+    neighbour_purity,
+    normalise,
+    pair_axes,
 )
 from explorer.data.errors import CorpusError
 

@@ -9,7 +9,14 @@ import pytest
 import torch
 
 from explorer.analysis.projection import (
-    PROJECTIONS, default_sample_size, estimated_seconds, knn_graph, pca_2d, pca_2d_torch, procrustes_align, project,
+    PROJECTIONS,
+    default_sample_size,
+    estimated_seconds,
+    knn_graph,
+    pca_2d,
+    pca_2d_torch,
+    procrustes_align,
+    project,
     sample_indices,
 )
 

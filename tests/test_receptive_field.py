@@ -76,7 +76,7 @@ def test_edges_reaching_an_output_by_hand():
     assert [e.tolist() for e in edges] == [[[0, 1], [1, 1], [2, 3], [3, 3]], [[1, 3], [3, 3]]]
     full = all_edges(2, (1, 2), 6)
     assert [len(e) for e in full] == [11, 10]  # 2 sources per dst, 1 for the first d positions
-    for reach, every in zip(edges, full):
+    for reach, every in zip(edges, full, strict=True):
         assert {tuple(p) for p in reach} <= {tuple(p) for p in every}
     centred = connection_edges(3, (1,), 2, 4, causal=False)
     assert centred[0].tolist() == [[1, 2], [2, 2], [3, 2]]

@@ -50,9 +50,9 @@ def test_lstm_cell_equals_torch_both_ways():
     ref = nn.LSTMCell(4, 6)
     ours = LSTMCell(4, 6)
     ours.load_torch_cell(ref)
-    for a, b in zip(ours(x, (h, c)), ref(x, (h, c))):
+    for a, b in zip(ours(x, (h, c)), ref(x, (h, c)), strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
-    for a, b in zip(ours.to_torch_cell()(x, (h, c)), ref(x, (h, c))):
+    for a, b in zip(ours.to_torch_cell()(x, (h, c)), ref(x, (h, c)), strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
     # torch's forget gate is its second block; ours is the first
     _, _, gates = ours.step(ours.input_part(x), h, c)

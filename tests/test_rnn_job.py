@@ -157,11 +157,11 @@ def test_typed_input_becomes_ids_or_a_clear_message():
     alphabet = ("a", "b", "c", "d", "e", "f", "g", "h", "·", "go")
     assert encode_input(copy, alphabet, "abc ... go") == [0, 1, 2, 8, 8, 8, 9]
     assert encode_input(copy, alphabet, "a b _ > h") == [0, 1, 8, 9, 7]
-    with pytest.raises(ValueError, match="Unknown symbol 'z'.*a, b, c"):
+    with pytest.raises(ValueError, match=r"Unknown symbol 'z'.*a, b, c"):
         encode_input(copy, alphabet, "abz go")
     adding = RnnConfig(task="adding")
     assert encode_input(adding, AddingTask(2).alphabet, "0.3 0.71*, 1") == [30, 101 + 71, 100]
-    with pytest.raises(ValueError, match="outside 0..1"):
+    with pytest.raises(ValueError, match=r"outside 0\.\.1"):
         encode_input(adding, AddingTask(2).alphabet, "0.3 1.5*")
     with pytest.raises(ValueError, match="not a number"):
         encode_input(adding, AddingTask(2).alphabet, "0.3 x")
@@ -169,7 +169,7 @@ def test_typed_input_becomes_ids_or_a_clear_message():
     assert encode_input(chars, ("a", "b", " "), "ab a") == [0, 1, 2, 0]
     with pytest.raises(ValueError, match="'Z' is not in this model's alphabet"):
         encode_input(chars, ("a", "b", " "), "aZ")
-    with pytest.raises(ValueError, match="must lie in 0..9"):
+    with pytest.raises(ValueError, match=r"must lie in 0\.\.9"):
         states_for_input(copy, np.zeros(10, np.float32), [12])
 
 

@@ -1,7 +1,9 @@
-"""The co-occurrence + SVD job: counts equal the one-shot matrix, the spectrum is exact, classes separate, runs reopen."""
+"""The co-occurrence + SVD job: counts equal the one-shot matrix, the spectrum is exact, classes separate, runs
+reopen."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 
 import numpy as np
@@ -48,7 +50,7 @@ def test_defaults_are_valid_and_choices_are_checked():
 @pytest.mark.parametrize("weighting", ["uniform", "1/distance"])
 def test_counting_in_chunks_gives_the_one_shot_matrix(small_chunks, weighting):
     job = _job(weighting=weighting)
-    ticks, final = run_to_end(job, corpora=tiny(), snapshot_interval=0.0)
+    _ticks, final = run_to_end(job, corpora=tiny(), snapshot_interval=0.0)
     assert final.status == FINISHED
     n_words = len(job.ids)
     assert job.n_chunks == math.ceil(n_words / 7) and job.total_steps == job.n_chunks + 1
@@ -75,7 +77,7 @@ def test_the_heatmap_fills_in_while_the_corpus_is_counted(small_chunks):
         counting.append(job.snapshot(step + 1))
     assert np.all(np.diff(shares) > 0) and shares[-1] == 1.0
     totals = [float(s.heatmap.sum()) for s in counting]
-    assert totals[0] == 0 and all(b >= a for a, b in zip(totals, totals[1:])) and totals[-1] > totals[1] > 0
+    assert totals[0] == 0 and all(b >= a for a, b in itertools.pairwise(totals)) and totals[-1] > totals[1] > 0
     assert [s.counted for s in counting] == [0.0, *shares]
     v = len(job.vocab)
     for s in counting:  # the contract of an intermediate snapshot

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QLabel
 from explorer.ui import theme
 from explorer.ui.widgets.plot_panel import PlotPanel
 
-
 pytestmark = pytest.mark.usefixtures("ui_fonts", "light_theme_afterwards")
 
 

@@ -6,8 +6,16 @@ import pytest
 import torch
 
 from explorer.models.transfer import (
-    GPTClassifier, copy_lower, freeze_lower, group_parameters, layer_groups, linear_probe, relative_change,
-    state_copy, trainable_parameters, warm_start,
+    GPTClassifier,
+    copy_lower,
+    freeze_lower,
+    group_parameters,
+    layer_groups,
+    linear_probe,
+    relative_change,
+    state_copy,
+    trainable_parameters,
+    warm_start,
 )
 from explorer.models.transformer import GPT, GPTConfig
 

@@ -9,7 +9,12 @@ import torch
 import torch.nn.functional as F
 
 from explorer.models.transformer import (
-    GPT, GPTConfig, MultiHeadAttention, generate, next_token_distribution, position_similarity,
+    GPT,
+    GPTConfig,
+    MultiHeadAttention,
+    generate,
+    next_token_distribution,
+    position_similarity,
     positional_encoding_matrix,
 )
 

@@ -14,7 +14,7 @@ import dataclasses
 import math
 import statistics
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -183,7 +183,7 @@ def fitted_slope(lengths: Sequence[float], values: Sequence[float], upper: float
     v = np.asarray(values, dtype=np.float64)
     order = np.argsort(n)
     n, v = n[order], v[order]
-    keep = max(2, int(math.ceil(len(n) * upper)))
+    keep = max(2, math.ceil(len(n) * upper))
     if len(n) < 2 or np.any(n[-keep:] <= 0) or np.any(v[-keep:] <= 0):
         raise ValueError("A slope needs at least two positive lengths and values.")
     slope, _ = np.polyfit(np.log(n[-keep:]), np.log(v[-keep:]), 1)

@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import statistics
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 RELATIVE_TOLERANCE = 1e-4  # allowed |full - incremental| per unit of max(1, largest |logit|): float32 rounding
 TRAIN_LR = 1e-4  # AdamW's step size in the timed training steps (the value does not change the cost)
@@ -184,9 +185,9 @@ def measure_train_vs_generate(model, lengths: Sequence[int], batch: int = 8, dev
     for n in lengths:
         x = torch.randint(0, vocab, (batch, n + 1), generator=data_gen).to(dev)
         prompt = torch.randint(0, vocab, (1,), generator=data_gen).to(dev)
-        runs = (lambda: train_step(x),
-                lambda: generate(gen_model, prompt, n, generator=sample_gen, use_cache=True),
-                lambda: generate(gen_model, prompt, n, generator=sample_gen, use_cache=False))
+        runs = (functools.partial(train_step, x),
+                functools.partial(generate, gen_model, prompt, n, generator=sample_gen, use_cache=True),
+                functools.partial(generate, gen_model, prompt, n, generator=sample_gen, use_cache=False))
         times: list[list[float]] = [[], [], []]
         for r in range(repeats + 1):  # round 0 warms up (allocations, optimizer state, kernel choice): not timed
             for which, run in enumerate(runs):

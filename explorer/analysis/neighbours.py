@@ -1,7 +1,7 @@
 """Cosine neighbours, analogies, pair-difference axes and word-class scores of embedding vectors."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 

@@ -308,7 +308,7 @@ def _umap(unit: np.ndarray, prev: np.ndarray | None, seed: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- Isomap
-def knn_graph(unit: np.ndarray, k: int) -> "sp.csr_matrix":
+def knn_graph(unit: np.ndarray, k: int) -> sp.csr_matrix:
     """Symmetric k-nearest-neighbour graph of unit vectors (by cosine), weighted by their Euclidean distance.
 
     Brute force (n^2 dim multiply-adds, in chunks): exact, and the largest cost of Isomap at 10,000 words.

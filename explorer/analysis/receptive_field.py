@@ -11,7 +11,7 @@ explorer.models.dilations.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -29,7 +29,7 @@ def task_alphabet(symbols: int = DEFAULT_SYMBOLS) -> tuple[str, ...]:
     """The characters of a task's tokens: `symbols` letters, then the separator (id = symbols)."""
     if not 2 <= symbols <= len(LETTERS):
         raise ValueError(f"A task needs between 2 and {len(LETTERS)} symbols.")
-    return tuple(LETTERS[:symbols]) + (SEPARATOR,)
+    return (*tuple(LETTERS[:symbols]), SEPARATOR)
 
 
 def input_length(task: str, length: int) -> int:

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import gzip
 import os
 import sys
 import sysconfig
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from explorer.atomic import atomic_write_bytes
 from explorer.data.corpus import Corpus
@@ -108,10 +109,8 @@ def _load_stdlib(progress: Progress | None, cancel: Cancel | None) -> Corpus:
                 f"The standard library's source files were not found under {stdlib_root()}, so this corpus "
                 "is not available with this Python; choose another corpus."
             )
-        try:
+        with contextlib.suppress(OSError):  # the cache only saves time next run
             atomic_write_bytes(cache, gzip.compress(text.encode("utf-8"), mtime=0))
-        except OSError:
-            pass  # the cache only saves time next run
     version = ".".join(str(part) for part in sys.version_info[:3])
     return Corpus(
         name=BUILTIN_CORPORA["stdlib"],

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 
 from explorer.data.errors import CorpusError
 from explorer.data.textfile import read_text_file

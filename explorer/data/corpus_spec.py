@@ -1,7 +1,7 @@
 """Corpus specs: how a config names its corpus, 'builtin:<name>' or the path of a text file."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from explorer.data.builtin import load_builtin
 from explorer.data.corpus import Corpus, load_corpus_file

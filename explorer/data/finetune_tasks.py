@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -68,7 +68,7 @@ class TaskData:
     @property
     def examples(self) -> int:
         """How many training examples (passages, or windows) the task keeps."""
-        return int(len(self.train_x))
+        return len(self.train_x)
 
 
 def scramble_letters(text: str, seed: int = SCRAMBLE_SEED) -> str:
@@ -102,7 +102,7 @@ def split_novels(text: str) -> dict[str, str]:
                           "split into novels.")
     order = sorted(starts, key=starts.get)
     ends = [starts[t] for t in order[1:]] + [len(text)]
-    return {t: text[starts[t]:end] for t, end in zip(order, ends)}
+    return {t: text[starts[t]:end] for t, end in zip(order, ends, strict=True)}
 
 
 _BUILTIN_CACHE: dict[str, str] = {}
@@ -178,7 +178,7 @@ def _regions(n: int, length: int) -> tuple[list[tuple[int, int]], list[tuple[int
     train, val = [], []
     for b in range(blocks):
         lo, hi = n * b // blocks, n * (b + 1) // blocks
-        cut = hi - int(round((hi - lo) * VAL_SHARE))
+        cut = hi - round((hi - lo) * VAL_SHARE)
         train.append((lo, cut))
         val.append((cut, hi))
     return train, val
@@ -195,7 +195,7 @@ def _windows(ids: np.ndarray, ranges: list[tuple[int, int]], length: int) -> np.
 
 
 def _too_small(name: str, n: int, dropped: int, length: int) -> CorpusError:
-    need = int(math.ceil((MIN_VAL / VAL_SHARE + 2) * length))
+    need = math.ceil((MIN_VAL / VAL_SHARE + 2) * length)
     lost = f" (after dropping {dropped:,} the model does not know)" if dropped else ""
     return CorpusError(f"{name} has {n:,} characters the model knows{lost}, too few for this task: it needs "
                        f"about {need:,}, enough for {MIN_VAL} held-out passages of {length} characters and two to "
@@ -241,7 +241,7 @@ def build_task(kind: str, source: str, alphabet: tuple[str, ...], context: int, 
 
 
 def _keep(full: int, share: float) -> int:
-    return max(2, min(full, int(round(full * share))))
+    return max(2, min(full, round(full * share)))
 
 
 def _classification(source, encoded, share, train_rng, val_rng, drop_share, context) -> TaskData:

@@ -124,7 +124,7 @@ def encode_adding(text: str, levels: int = ADDING_LEVELS) -> list[int]:
                              "e.g. 0.3 0.71* 0.2 0.5*") from None
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{token!r} is outside 0..1: the adding problem's values lie between 0 and 1.")
-        ids.append(int(round(value * (levels - 1))) + (levels if marked else 0))
+        ids.append(round(value * (levels - 1)) + (levels if marked else 0))
     if not ids:
         raise ValueError("Type at least one value, e.g. 0.3 0.71* 0.2 0.5*")
     return ids
@@ -197,7 +197,7 @@ class CopyTask(_Classification):
         self.delay, self.symbols, self.n_symbols = delay, symbols, alphabet
         self.length = 2 * symbols + delay
         self.vocab_size, self.out_dim = alphabet + 2, alphabet
-        self.alphabet = symbol_labels(alphabet) + (BLANK, GO)
+        self.alphabet = (*symbol_labels(alphabet), BLANK, GO)
         self.chance, self.chance_loss = 1.0 / alphabet, math.log(alphabet)
 
     def batch(self, batch, generator=None):

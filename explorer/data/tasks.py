@@ -1,7 +1,7 @@
 """Synthetic and text tasks for sequence models, as torch batches: delayed recall and next-character prediction."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch

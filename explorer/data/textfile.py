@@ -9,9 +9,10 @@ import re
 import stat
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from explorer.data.errors import Cancelled, CorpusError
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -34,7 +34,7 @@ class CharTokenizer:
         self._codes = np.array([ord(c) for c in self.chars], dtype=np.uint32)
 
     @classmethod
-    def from_text(cls, text: str) -> "CharTokenizer":
+    def from_text(cls, text: str) -> CharTokenizer:
         """The tokenizer whose alphabet is the distinct characters of `text`."""
         return cls(set(text))
 

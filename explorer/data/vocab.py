@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -20,7 +20,7 @@ class Vocab:
         self.index: dict[str, int] = {w: i for i, w in enumerate(self.words)}
 
     @classmethod
-    def build(cls, tokens: Iterable[str], min_count: int = 1, max_size: int | None = None) -> "Vocab":
+    def build(cls, tokens: Iterable[str], min_count: int = 1, max_size: int | None = None) -> Vocab:
         """The vocabulary of the words occurring at least `min_count` times, the `max_size` most frequent."""
         if min_count < 1:
             raise ValueError("min_count must be at least 1")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator, Union
 
 import numpy as np
 import pyqtgraph as pg
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from explorer.atomic import atomic_write_bytes
 
-Root = Union[QGraphicsItem, QGraphicsScene]
+Root = QGraphicsItem | QGraphicsScene
 SCREEN_DPI = 96.0
 SVG_IMAGE_MIN_PIXELS = 600  # heatmaps are upsampled (nearest) to at least this many pixels along their longer side
 
@@ -80,7 +80,8 @@ def restyle(root: Root, style: FigureStyle) -> Callable[[], None]:
             item.setBrush(pg.mkBrush(style.legend_background))
             item.setPen(pg.mkPen(style.legend_border))
             _legend_text(item, fg)
-            undo.append(lambda leg=item, b=brush, p=pen, c=color: (leg.setBrush(b), leg.setPen(p), _legend_text(leg, c)))
+            undo.append(
+                lambda leg=item, b=brush, p=pen, c=color: (leg.setBrush(b), leg.setPen(p), _legend_text(leg, c)))
         elif isinstance(item, pg.TextItem) and item.color.hsvSaturationF() < 0.15:  # plain (grey) text
             color = QColor(item.color)
             item.setColor(fg)

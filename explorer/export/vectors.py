@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -59,7 +59,7 @@ def write_word2vec_text(path: str | os.PathLike, words: Sequence[str], vectors: 
     try:
         with atomic_open(path, "w", encoding="utf-8") as fh:
             fh.write(f"{x.shape[0]} {x.shape[1]}\n")
-            fh.writelines(f"{word2vec_word(w)} {row}\n" for w, row in zip(words, rows))
+            fh.writelines(f"{word2vec_word(w)} {row}\n" for w, row in zip(words, rows, strict=True))
     except OSError as exc:
         raise _write_error(os.fspath(path), exc) from exc
 
@@ -86,7 +86,7 @@ def _parse_checked(name: str, body: list[str], numbers: list[int], dim: int) -> 
     """Words (which may hold spaces) and vectors, line by line, or CorpusError naming the first bad line."""
     words: list[str] = []
     rows: list[list[float]] = []
-    for number, line in zip(numbers, body):
+    for number, line in zip(numbers, body, strict=True):
         parts = line.rsplit(None, dim)
         if len(parts) != dim + 1:
             raise CorpusError(f"{name}, line {number}: expected a word and {dim} numbers, found {len(parts) - 1}.")
@@ -176,6 +176,6 @@ def write_projector_tsv(
             vec.writelines(f"{row}\n" for row in rows)
             if columns:
                 meta.write("\t".join(map(_tsv_cell, names)) + "\n")
-            meta.writelines("\t".join(line) + "\n" for line in zip(*cells))
+            meta.writelines("\t".join(line) + "\n" for line in zip(*cells, strict=True))
     except OSError as exc:
         raise _write_error(f"{os.fspath(vectors_path)} and {os.fspath(metadata_path)}", exc) from exc

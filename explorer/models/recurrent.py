@@ -110,7 +110,8 @@ class _Cell(nn.Module):
         """A torch.nn cell that computes the same function."""
         cell = self._torch_cell_cls()(self.input_size, self.hidden_size)
         with torch.no_grad():
-            for dst, src in zip((cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh), self.torch_weights()):
+            ours = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+            for dst, src in zip(ours, self.torch_weights(), strict=True):
                 dst.copy_(src)
         return cell
 
@@ -124,7 +125,7 @@ class RNNCell(_Cell):
     blocks = ("h",)
 
     def __init__(self, input_size: int, hidden_size: int, activation: str = "tanh") -> None:
-        if activation not in ACTIVATIONS + ("identity",):
+        if activation not in (*ACTIVATIONS, "identity"):
             raise ValueError(f"Unknown activation {activation!r}: choose tanh or relu.")
         super().__init__(input_size, hidden_size)
         self.activation = activation

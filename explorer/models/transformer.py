@@ -46,7 +46,7 @@ class GPTConfig:
     positional: str = "sinusoidal"
     causal: bool = True
     attention: str = "full"
-    window: int = 16  # local attention: a query at t sees keys j with 0 <= t - j < window (|t - j| < window if not causal)
+    window: int = 16  # local attention: a query at t sees keys j with 0 <= t - j < window (|t - j| if not causal)
     rank: int = 16  # low-rank attention: keys and values are projected to this many rows
 
     def __post_init__(self) -> None:
@@ -154,7 +154,8 @@ class MultiHeadAttention(nn.Module):
             y, scores, weights = self._local(q, k, v), None, None
         else:
             drop = self.dropout if self.training else 0.0
-            y, scores, weights = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=self.causal), None, None
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=self.causal)
+            scores = weights = None
         out = self._merge(y)
         return (out, (scores, weights)) if record else out
 

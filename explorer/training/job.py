@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, ClassVar, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..data.corpus import Corpus
 from ..data.corpus_spec import load_corpus_spec
 
-JOB_KINDS: dict[str, type["Job"]] = {}
-SNAPSHOT_TYPES: dict[str, type["Snapshot"]] = {}
+JOB_KINDS: dict[str, type[Job]] = {}
+SNAPSHOT_TYPES: dict[str, type[Snapshot]] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +27,7 @@ def register_snapshot(cls: type[Snapshot]) -> type[Snapshot]:
     return cls
 
 
-def register_job(cls: type["Job"]) -> type["Job"]:
+def register_job(cls: type[Job]) -> type[Job]:
     """Make a job kind known by name (for the CLI, recorded runs and replay)."""
     JOB_KINDS[cls.kind] = cls
     register_snapshot(cls.snapshot_cls)

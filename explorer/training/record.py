@@ -69,9 +69,9 @@ class RunRecorder:
         }
         atomic_write_text(self.folder / "config.json", json.dumps(config_to_dict(job.config), indent=2))
         atomic_write_text(self.folder / "run.json", json.dumps(self._info, indent=2))
-        self._metrics_fh = open(self.folder / "metrics.jsonl", "w", encoding="utf-8")
+        self._metrics_fh = open(self.folder / "metrics.jsonl", "w", encoding="utf-8")  # noqa: SIM115 (finish closes it)
 
-    def add(self, tick: "Tick", job: Job) -> None:
+    def add(self, tick: Tick, job: Job) -> None:
         """Append the tick's metric rows; keep its snapshot if one is due."""
         if self._metrics_fh is None:
             return
@@ -80,7 +80,7 @@ class RunRecorder:
             self._save_snapshot(job.record_snapshot(tick.snapshot))
             self._next_step = tick.step + self._spacing
 
-    def finish(self, tick: "Tick", job: Job | None = None) -> None:
+    def finish(self, tick: Tick, job: Job | None = None) -> None:
         """Write the last rows, the final snapshot (if the model is still good) and the outcome."""
         if self._metrics_fh is None:  # set-up failed: record the failure only if a folder was asked for
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 
 import numpy as np
 

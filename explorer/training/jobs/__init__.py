@@ -1,6 +1,5 @@
 """Concrete training jobs; importing this package registers them."""
 from . import (
-    attention_cost_job,
     conv_job,
     embedding_compare_job,
     finetune_job,
@@ -15,7 +14,6 @@ from . import (
 )
 
 __all__ = [
-    "attention_cost_job",
     "conv_job",
     "embedding_compare_job",
     "finetune_job",

@@ -162,10 +162,17 @@ class FinetuneJob(Job):
         import torch
 
         from ...data.finetune_tasks import build_task
-        from ...models.transfer import (GPTClassifier, copy_lower, freeze_lower, layer_groups, state_copy,
-                                        trainable_parameters, warm_start)
-        from .pretrained import load_pretrained
+        from ...models.transfer import (
+            GPTClassifier,
+            copy_lower,
+            freeze_lower,
+            layer_groups,
+            state_copy,
+            trainable_parameters,
+            warm_start,
+        )
         from .gpt_job import build_model
+        from .pretrained import load_pretrained
 
         cfg = self.config
         pre = self._given_pretrained or load_pretrained(cfg.pretrained)
@@ -321,7 +328,7 @@ class FinetuneJob(Job):
                 else:
                     states = [h.reshape(-1, h.shape[-1]) for h in states]
                 states = [h.cpu().numpy() for h in states]
-                outs = states if outs is None else [np.concatenate([a, b]) for a, b in zip(outs, states)]
+                outs = states if outs is None else [np.concatenate([a, b]) for a, b in zip(outs, states, strict=True)]
         return outs
 
     def _probe(self, model) -> list[float]:
@@ -347,7 +354,7 @@ class FinetuneJob(Job):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # lbfgs may stop before it converges: the accuracy still tells
             steps = PROBE_ITERATIONS[self.task.kind]
-            return [linear_probe(a, train_y, b, val_y, steps) for a, b in zip(f_train, f_val)]
+            return [linear_probe(a, train_y, b, val_y, steps) for a, b in zip(f_train, f_val, strict=True)]
 
     def snapshot(self, step: int) -> FinetuneSnapshot:
         from ...models.transfer import relative_change

@@ -79,11 +79,11 @@ class GptSnapshot(Snapshot):
     QK^T/sqrt(d_k), with NaN where the causal mask hides a key. expected_keys: (T,) int64, for a task's default
     probe the key each query should attend to (-1 elsewhere, and everywhere for characters or a typed probe).
     sample: characters, the probe's first min(16, context/4) characters followed by what the model
-    writes after them (up to the context length, temperature 0.8, regenerated every SAMPLE_EVERY steps); tasks, the model's greedy
-    prediction after each probe position that has a target (every position for a typed probe). target: the right
-    answer for a task's default probe, else "". accuracy: next-token accuracy on the validation batch (scored
-    positions only for tasks); chance: that of guessing. loss is the last training step's (NaN before the first
-    step), val_loss the last validation loss. param_vector with the fields after it rebuilds the model
+    writes after them (up to the context length, temperature 0.8, regenerated every SAMPLE_EVERY steps); tasks, the
+    model's greedy prediction after each probe position that has a target (every position for a typed probe).
+    target: the right answer for a task's default probe, else "". accuracy: next-token accuracy on the validation
+    batch (scored positions only for tasks); chance: that of guessing. loss is the last training step's (NaN before
+    the first step), val_loss the last validation loss. param_vector with the fields after it rebuilds the model
     (load_model, attention_for_text, generate_text, next_token_probs).
     """
 

@@ -41,7 +41,7 @@ class PretrainConfig(GptConfig):
                              "and large are meant for a GPU.")
 
     @classmethod
-    def from_overrides(cls, values: dict) -> "PretrainConfig":
+    def from_overrides(cls, values: dict) -> PretrainConfig:
         """The command line's config: a named preset first (all its numbers), then every other value given."""
         cfg = cls()
         if "preset" in values:

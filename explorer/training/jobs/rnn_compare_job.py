@@ -27,7 +27,7 @@ class RnnCompareConfig(RnnConfig):
     with_lstm: bool = param(True, label="LSTM", help="Train an LSTM side by side, same task, data and seed.")
 
     def cells(self) -> tuple[str, ...]:
-        return tuple(c for c, on in zip(CELLS, (self.with_rnn, self.with_gru, self.with_lstm)) if on)
+        return tuple(c for c, on in zip(CELLS, (self.with_rnn, self.with_gru, self.with_lstm), strict=True) if on)
 
     def check(self) -> dict[str, str]:
         problems = dict(super().check() or {})
@@ -100,7 +100,7 @@ class RnnCompareJob(Job):
     def train_step(self, step: int) -> dict[str, float]:
         metrics: dict[str, float] = {}
         losses = []
-        for c, (cell, job) in enumerate(zip(self.cells, self.jobs)):
+        for c, (cell, job) in enumerate(zip(self.cells, self.jobs, strict=True)):
             if self.diverged[c]:
                 continue
             try:
@@ -113,7 +113,7 @@ class RnnCompareJob(Job):
             for key, value in m.items():
                 metrics[f"{key}:{cell}"] = float(value)
         if not losses:
-            raise Diverged(" ".join(f"{cell}: {msg}" for cell, msg in zip(self.cells, self.diverged)))
+            raise Diverged(" ".join(f"{cell}: {msg}" for cell, msg in zip(self.cells, self.diverged, strict=True)))
         metrics["loss"] = float(np.mean(losses))
         return metrics
 

@@ -165,7 +165,7 @@ class RnnJob(Job):
         self.task = make_task(cfg, dev, ctx)
         table = self.task.input_table
         self.model = build_model(cfg, self.task.vocab_size, self.task.out_dim, table).to(dev)
-        self.params = [p for p in self.model.parameters()]
+        self.params = list(self.model.parameters())
         self.opt = torch.optim.Adam(self.params, lr=cfg.lr)
         per_sequence = self.task.length * cfg.hidden * (BLOCKS[cfg.cell] + 2)
         self.eval_x, self.eval_y = self.task.batch(max(1, min(EVAL_BATCH, EVAL_BUDGET // per_sequence)), eval_gen)
