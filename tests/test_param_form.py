@@ -265,11 +265,10 @@ def test_error_colour_follows_a_dark_palette(qtbot, form):
 
 def test_switching_to_the_dark_theme_darkens_the_forms_fields(qtbot, qapp, light_theme_afterwards):
     from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
 
     from explorer.training.jobs.conv_job import ConvConfig
     from explorer.ui import theme
-
-    from PySide6.QtWidgets import QVBoxLayout, QWidget
 
     theme.apply_theme(qapp, "light")
     window = QWidget()
