@@ -26,9 +26,26 @@ def _pretrained_run():
 
 
 @pytest.fixture
-def tab(app_window):
-    app_window.tabs.setCurrentWidget(app_window.gpt)
-    return app_window.gpt
+def tab(qtbot):
+    """The tab on its own, as the main window builds it (CPU); its jobs and measurements stopped afterwards."""
+    from explorer.ui.app_state import AppState
+    from explorer.ui.tabs.gpt import GptTab
+
+    state = AppState("cpu")
+    state.set_device("cpu", "CPU (test)")
+    view = GptTab(state)
+    qtbot.addWidget(view)
+    view.resize(1400, 900)
+    view.show()
+    qtbot.waitExposed(view)
+    yield view
+    view.shutdown()
+    state.runner.shutdown(wait_ms=10000)
+
+
+def _ft(tab):
+    """The fine-tuning snapshot on show."""
+    return tab.ft_state.snapshot
 
 
 def _start(qtbot, tab, timeout=120000):
@@ -53,7 +70,9 @@ def test_without_a_model_the_tab_offers_to_pretrain_one_and_then_starts_from_it(
     qtbot.waitUntil(lambda: tab.current_model() is not None, timeout=5000)
     info = tab.current_model()
     assert info.layers == 2 and info.width == 16 and not tab.offer_button.isVisibleTo(tab)
-    assert len(tab.pre_train_curve) > 0 and "The model writes" in tab.pre_sample.text()
+    panel = tab.pre_loss_panel
+    assert panel.figure is not None and panel.figure.caption == tab.pre_state.figure("loss").caption
+    assert len(panel.curves["training loss"]) > 0 and "The model writes" in panel.caption_label.text()
     assert [b.text() for b in tab.diagram.boxes] == ["embedding", "block 1", "block 2"]
 
 
@@ -74,20 +93,28 @@ def test_four_ways_side_by_side_and_frozen_layers_do_not_move(qtbot, tab):
     assert "lower 2 frozen" in tab.way_boxes["frozen"].text()
     tab.ft_form.set_value(FinetuneConfig(task="classify", source="novels", share=0.1, steps=20, batch_size=8))
     _start(qtbot, tab)
-    qtbot.waitUntil(lambda: tab._ft is not None and tab._ft.step == 20, timeout=10000)
+    qtbot.waitUntil(lambda: _ft(tab) is not None and _ft(tab).step == 20, timeout=10000)
+    qtbot.waitUntil(lambda: all(len(c) for c in tab.ft_acc_panel.curves.values()), timeout=5000)
     names = sorted(tab.ft_acc_panel.curves)
     assert len(names) == 4 and len(tab.ft_loss_panel.curves) == 4
     assert any("from scratch" in n for n in names) and any("lower 2 frozen" in n for n in names)
-    snap = tab._ft
+    snap = _ft(tab)
     assert snap.lower == 2 and list(snap.frozen[:2]) == [True, True]
 
     tab.pages.setCurrentIndex(CHANGES)
-    frozen = tab.changes.change_bars["frozen"].opts["height"]
-    assert np.all(np.asarray(frozen)[:2] == 0.0) and np.all(np.asarray(frozen)[2:] > 0)
-    assert np.all(np.asarray(tab.changes.change_bars["warm"].opts["height"]) > 0)
-    assert "embedding, block 1 — exactly 0" in tab.changes.info.text()
+    fig = tab.changes.change_panel.figure
+    assert fig is not None and fig.caption == tab.ft_state.figure("weight_change").caption  # the state's figure
+    bars = {b.name: b.height for b in fig.bars}
+    frozen = bars["warm start, lower 2 frozen"]
+    assert np.all(frozen[:2] == 0.0) and np.all(frozen[2:] > 0)
+    assert np.all(bars["warm start"] > 0)
+    assert "embedding, block 1 — exactly 0" in tab.changes.change_panel.caption_label.text()
     assert len(tab.changes.probe_panel.curves) == 5  # before, and after for each way
     assert tab.changes.after_panel.heatmaps["attention"].image.shape == (16, 16)
+    assert tab.changes.after_panel.canvas.colorbar is not None
+    tab.changes.att_head.setValue(2)  # another head: both maps follow
+    assert tab.ft_state.attention_choice()[2] == 1
+    qtbot.waitUntil(lambda: "head 2" in tab.changes.before_panel.title, timeout=3000)
 
 
 def test_the_weight_changes_export_as_csv(qtbot, tab, tmp_path):
@@ -99,14 +126,15 @@ def test_the_weight_changes_export_as_csv(qtbot, tab, tmp_path):
     tab.share_slider.setValue(0)  # the labelled-data slider: 1%
     assert tab.share_label.text() == "1%"
     _start(qtbot, tab)
-    qtbot.waitUntil(lambda: tab._ft is not None and tab._ft.step == 5, timeout=10000)
-    assert tab._ft.examples == 40  # 1% of 2 x 2,000 passages
+    qtbot.waitUntil(lambda: _ft(tab) is not None and _ft(tab).step == 5, timeout=10000)
+    assert _ft(tab).examples == 40  # 1% of 2 x 2,000 passages
     tab.pages.setCurrentIndex(CHANGES)
     path = tmp_path / "change.csv"
     tab.main_panel.export_csv(path)
     rows = list(csv.DictReader(path.open()))
-    frozen = [r for r in rows if r["way"] == "frozen" and r["frozen"] == "True"]
-    assert [r["layer"] for r in frozen] == ["embedding"] and float(frozen[0]["relative_change"]) == 0.0
+    frozen = [r for r in rows if r["way"] == "frozen" and r["frozen (1 = yes)"] == "1"]
+    assert [r["layer group"] for r in frozen] == ["embedding"]
+    assert float(frozen[0]["relative weight change ‖θ − θ₀‖ / ‖θ₀‖"]) == 0.0
     assert len(rows) == 4 * 4  # four ways x (embedding, block 1, block 2, output)
 
 
@@ -118,9 +146,11 @@ def test_the_data_efficiency_sweep_draws_one_point_per_share_and_way(qtbot, tab)
     tab.ft_form.set_value(FinetuneConfig(task="classify", source="novels", steps=6, batch_size=8))
     tab.shares_edit.setText("0.05, 0.2")
     _start(qtbot, tab)
-    qtbot.waitUntil(lambda: tab._sweep is not None and tab._sweep.done == 2, timeout=10000)
+    qtbot.waitUntil(lambda: tab.sweep_state.snapshot is not None and tab.sweep_state.snapshot.done == 2,
+                    timeout=10000)
+    qtbot.waitUntil(lambda: all(len(c) == 2 for c in tab.sweep_panel.curves.values()), timeout=5000)
     assert len(tab.sweep_panel.curves) == 4
-    assert all(len(c) == 2 for c in tab.sweep_panel.curves.values())
+    assert tab.sweep_panel.figure.lines[0].label.startswith("chance")
     assert tab.sweep_progress.value() == 1000
 
 
@@ -131,14 +161,18 @@ def test_training_against_generation_is_measured_and_explained(qtbot, tab):
     assert tab.generation.longest.maximum() == 16
     tab.generation.batch.setValue(2)
     qtbot.mouseClick(tab.generation.button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab.generation._worker is None, timeout=60000)
-    assert [r.length for r in tab.generation.rows] == [8, 16]
+    qtbot.waitUntil(lambda: not tab.generation.running, timeout=60000)
+    rows = tab.generation.view_state.rows
+    assert [r.length for r in rows] == [8, 16]
     assert len(tab.generation.panel.curves) == 3 and tab.generation.progress.value() == 1000
-    assert "one after another" in tab.generation.info.text() and "ms" in tab.generation.info.text()
-    assert all(r.max_diff < 1e-4 for r in tab.generation.rows)
+    np.testing.assert_array_equal(tab.generation.panel.curves["generation with the KV cache"].y,
+                                  [r.generate_cached_s for r in rows])
+    caption = tab.generation.panel.caption_label.text()
+    assert "one after another" in caption and f"{rows[-1].train_step_s * 1e3:.1f} ms" in caption
+    assert all(r.max_diff < 1e-4 for r in rows)
 
 
-def test_a_recorded_fine_tuning_run_reopens_with_its_curves_and_snapshots(qtbot, app_window):
+def test_a_recorded_fine_tuning_run_reopens_with_its_curves_and_snapshots(qtbot, app_window, tmp_path):
     _pretrained_run()
     tab = app_window.gpt
     tab.refresh_models()
@@ -146,14 +180,21 @@ def test_a_recorded_fine_tuning_run_reopens_with_its_curves_and_snapshots(qtbot,
     tab.ft_form.set_value(FinetuneConfig(task="classify", source="scrambled", share=0.1, steps=6, batch_size=8))
     _start(qtbot, tab)
     folder = tab._live_folder
-    tab._reset_finetune_views()
+    tab.ft_state.reset()
     tab.pages.setCurrentIndex(PRETRAIN)
     assert app_window.open_run(str(folder), show_dialogs=False)
     assert app_window.tabs.currentWidget() is tab and tab.pages.currentIndex() == FINETUNE
+    qtbot.waitUntil(lambda: all(len(c) == 6 for c in tab.ft_loss_panel.curves.values()), timeout=5000)
     assert len(tab.ft_loss_panel.curves) == 4 and len(tab.ft_acc_panel.curves) == 4
     assert tab.timeline.slider.maximum() >= 1
     tab.timeline.set_index(0)
-    qtbot.waitUntil(lambda: tab._ft is not None and tab._ft.step == 0, timeout=5000)
+    qtbot.waitUntil(lambda: _ft(tab) is not None and _ft(tab).step == 0, timeout=5000)
+    qtbot.waitUntil(lambda: all(len(c) == 0 for c in tab.ft_loss_panel.curves.values()), timeout=5000)
+    tab.animate("finetune", "weight_change", str(tmp_path / "change.gif"))  # the panel's Export > Animation
+    from PIL import Image
+
+    assert Image.open(tmp_path / "change.gif").n_frames == tab.timeline.slider.maximum() + 1
+    assert _ft(tab).step == 0  # the timeline's snapshot is shown again
 
 
 def test_choosing_a_task_offers_only_its_data_and_a_file_task_asks_for_the_file(qtbot, tab, tmp_path):
@@ -176,5 +217,5 @@ def test_choosing_a_task_offers_only_its_data_and_a_file_task_asks_for_the_file(
     assert tab.file_label.text() == "mine.txt"
     tab.ft_form.set_fields(steps=4, batch_size=4)
     _start(qtbot, tab)
-    qtbot.waitUntil(lambda: tab._ft is not None and tab._ft.step == 4, timeout=10000)
-    assert tab._ft.task == "next-token" and len(tab.ft_acc_panel.curves) == 4
+    qtbot.waitUntil(lambda: _ft(tab) is not None and _ft(tab).step == 4, timeout=10000)
+    assert _ft(tab).task == "next-token" and len(tab.ft_acc_panel.curves) == 4

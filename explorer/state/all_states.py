@@ -1,3 +1,4 @@
 """Imports every tab's state so that each registers the kinds of run it shows."""
 from . import convolution  # noqa: F401
 from . import measurements  # noqa: F401
+from . import finetune, gpt  # noqa: F401

@@ -4,46 +4,44 @@ Pages: Pre-train (a GPT on characters of a corpus, saved with its run), Fine-tun
 same data, seed and budget), Data efficiency (final accuracy of each way against the amount of labelled data),
 What changed (per-layer weight change, linear probes before and after, attention before and after) and Training
 vs generation (one parallel training pass against token-by-token generation, with and without the KV cache).
+
+A thin binding: each kind of run has its Qt-free state (`PretrainState`, `FinetuneState`, `FinetuneSweepState`)
+that takes the live or recorded snapshots and builds the figures; the panels show them.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSlider, QSplitter,
-                               QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
-from ...data.finetune_tasks import CLASSIFY_SOURCES, NEXT_TOKEN_SOURCES
-from ...training.jobs.finetune_job import SHARES, WAYS, FinetuneConfig, FinetuneJob, FinetuneSnapshot, way_label
-from ...training.jobs.finetune_sweep_job import FinetuneSweepConfig, FinetuneSweepJob, FinetuneSweepSnapshot
-from ...training.jobs.gpt_job import GptSnapshot
-from ...training.jobs.pretrain_job import PRESETS, PretrainConfig, PretrainJob, apply_preset
+from ...state.base import TabState
+from ...state.finetune import FinetuneState, FinetuneSweepState
+from ...state.gpt import PretrainState
+from ...training.jobs.finetune_job import FinetuneConfig, FinetuneJob
+from ...training.jobs.finetune_sweep_job import FinetuneSweepConfig, FinetuneSweepJob
+from ...training.jobs.pretrain_job import PretrainJob
 from ...training.jobs.pretrained import find_pretrained
 from ...training.record import RunRecord
 from ...training.runner import Tick
 from ..app_state import AppState
+from ..tasks import TaskRunner
+from ..widgets.animation_dialog import export_animation
 from ..widgets.control_bar import ControlBar
-from ..widgets.corpus_box import CorpusBox
 from ..widgets.frame_budget import FrameBudget
-from ..widgets.layer_diagram import LayerDiagram
-from ..widgets.param_form import ParamForm
 from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
-from .changes_page import ChangesPage, way_color
+from .changes_page import ChangesPage
 from .generation_page import GenerationPage
-from .job_tab import JobTab, side_panel
+from .gpt_pages import FinetunePage, PretrainPage, SweepPage
+from .gpt_settings import FinetuneSettings, PretrainSettings, form_stack, show_form
+from .job_tab import JobTab, run_source, side_panel
 
 PRETRAIN, FINETUNE, SWEEP, CHANGES, COST = range(5)
 START_TEXT = {PRETRAIN: "Pre-train", FINETUNE: "Fine-tune", SWEEP: "Run sweep", CHANGES: "Fine-tune",
               COST: "Fine-tune"}
-
-
-def layer_names(layers: int) -> list[str]:
-    """The groups of a GPT with `layers` blocks, bottom-up, as the transfer code names them."""
-    return ["embedding"] + [f"block {i + 1}" for i in range(layers)] + ["output"]
+PAGE_OF_KIND = {"gpt_pretrain": PRETRAIN, "finetune": FINETUNE, "finetune_sweep": SWEEP}
 
 
 class GptTab(JobTab):
@@ -53,23 +51,22 @@ class GptTab(JobTab):
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
-        self._pending = None
-        self._ft: FinetuneSnapshot | None = None
-        self._sweep: FinetuneSweepSnapshot | None = None
-        self._pre: GptSnapshot | None = None
-        self._file = ""
-        self._preset = None
+        self.pre_state, self.ft_state, self.sweep_state = PretrainState(), FinetuneState(), FinetuneSweepState()
+        self.states: dict[str, TabState] = {"gpt_pretrain": self.pre_state, "finetune": self.ft_state,
+                                            "finetune_sweep": self.sweep_state}
+        self.tasks = TaskRunner(self)
+        self._dirty: set[tuple[str, str]] = set()
         self._running_kind = ""
+        self._timeline_kind = ""  # the kind of the recorded run on the timeline
         self.models: list = []
 
         # -- left: the model, then the settings of the page in front ------------------------------------------
         self.model_box = QComboBox()
         self.model_box.setToolTip("The pre-trained model that fine-tuning and the measurements start from "
                                   "(every finished pre-training run; saved with its run folder)")
+        self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_box.setMinimumContentsLength(16)
         self.model_box.currentIndexChanged.connect(self._model_chosen)
-        for box in (self.model_box,):  # long labels must not widen the side panel (they elide; tooltips tell)
-            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            box.setMinimumContentsLength(16)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Look again for finished pre-training runs")
         self.refresh_button.clicked.connect(lambda: self.refresh_models())
@@ -88,89 +85,15 @@ class GptTab(JobTab):
         model_lay.addWidget(self.model_info)
         model_lay.addWidget(self.offer_button)
 
-        self.pre_form = ParamForm(PretrainConfig)
-        self.pre_form.set_hidden_fields(["task", "probe_text", "corpus", "preset"])
-        self.preset_box = QComboBox()
-        for name, numbers in PRESETS.items():
-            self.preset_box.addItem(f"{name} ({numbers['layers']} × {numbers['width']}, context {numbers['context']})",
-                                    name)
-        self.preset_box.setToolTip(PretrainConfig.__dataclass_fields__["preset"].metadata["param"]["help"])
-        self.preset_box.activated.connect(lambda _i: self._preset_chosen())
-        self.preset_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.preset_box.setMinimumContentsLength(16)
-        self.corpus_box = CorpusBox(state, "builtin:austen", builtins=("austen", "stdlib"))
-        pre_group = QGroupBox("Pre-training")
-        pre_lay = QVBoxLayout(pre_group)
-        corpus_row = QFormLayout()
-        corpus_row.addRow("Corpus", self.corpus_box)
-        corpus_row.addRow("Model size", self.preset_box)
-        pre_lay.addLayout(corpus_row)
-        pre_lay.addWidget(self.pre_form)
-
-        self.ft_form = ParamForm(FinetuneConfig)
-        self.ft_form.set_hidden_fields(["pretrained", "file", "ways", "lower", "probe_text", "share"])
-        self.share_slider = QSlider(Qt.Orientation.Horizontal)
-        self.share_slider.setRange(0, len(SHARES) - 1)
-        self.share_slider.setPageStep(1)
-        self.share_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
-        self.share_slider.setTickInterval(1)
-        self.share_slider.setValue(SHARES.index(FinetuneConfig().share))
-        self.share_slider.setToolTip("How much of the task's labelled training set every way fine-tunes on")
-        self.share_label = QLabel("")
-        self.share_slider.valueChanged.connect(self._share_moved)
-        self.file_button = QPushButton("Choose your file…")
-        self.file_button.setToolTip("The text file of the 'your file' sources")
-        self.file_button.clicked.connect(self._choose_file)
-        self.source_label = QLabel("")
-        self.source_label.setWordWrap(True)
-        self.file_label = QLabel("")
-        self.file_label.setWordWrap(True)
-        self.way_boxes: dict[str, QCheckBox] = {}
-        ways_group = QGroupBox("Ways, side by side (same data, seed and steps)")
-        ways_lay = QVBoxLayout(ways_group)
-        for way in WAYS:
-            box = QCheckBox(way_label(way, 0))
-            box.setChecked(True)
-            box.setStyleSheet(f"QCheckBox {{ color: {pg.mkColor(way_color(way)).name()}; font-weight: bold; }}")
-            self.way_boxes[way] = box
-            box.toggled.connect(lambda _on: self._sync_hidden())
-            ways_lay.addWidget(box)
-        self.diagram = LayerDiagram()
-        self.diagram.lowerChanged.connect(self._lower_changed)
-        diagram_group = QGroupBox("Lower layers N: copied / frozen")
-        diagram_lay = QVBoxLayout(diagram_group)
-        note = QLabel("Click a layer: it and every layer below it are the lower N. The output layer is always "
-                      "trained (a new head for classification).")
-        note.setWordWrap(True)
-        diagram_lay.addWidget(note)
-        diagram_lay.addWidget(self.diagram)
-        ft_group = QGroupBox("Fine-tuning task")
-        ft_lay = QVBoxLayout(ft_group)
-        share_row = QHBoxLayout()
-        share_row.addWidget(QLabel("Labelled data"))
-        share_row.addWidget(self.share_slider, 1)
-        share_row.addWidget(self.share_label)
-        ft_lay.addLayout(share_row)
-        ft_lay.addWidget(self.ft_form)
-        ft_lay.addWidget(self.source_label)
-        file_row = QHBoxLayout()
-        file_row.addWidget(self.file_button)
-        file_row.addWidget(self.file_label, 1)
-        ft_lay.addLayout(file_row)
-        ft_page = QWidget()
-        ft_page_lay = QVBoxLayout(ft_page)
-        ft_page_lay.setContentsMargins(0, 0, 0, 0)
-        for w in (ft_group, ways_group, diagram_group):
-            ft_page_lay.addWidget(w)
-        ft_page_lay.addStretch(1)
-        pre_page = QWidget()
-        pre_page_lay = QVBoxLayout(pre_page)
-        pre_page_lay.setContentsMargins(0, 0, 0, 0)
-        pre_page_lay.addWidget(pre_group)
-        pre_page_lay.addStretch(1)
-        self.forms = QStackedWidget()
-        self.forms.addWidget(pre_page)
-        self.forms.addWidget(ft_page)
+        self.pre_settings = PretrainSettings(state)
+        self.ft_settings = FinetuneSettings()
+        self.pre_form, self.ft_form = self.pre_settings.form, self.ft_settings.form
+        self.corpus_box, self.preset_box = self.pre_settings.corpus_box, self.pre_settings.preset_box
+        s = self.ft_settings
+        self.share_slider, self.share_label, self.way_boxes, self.diagram = (s.share_slider, s.share_label,
+                                                                            s.way_boxes, s.diagram)
+        self.file_button, self.file_label, self.source_label = s.file_button, s.file_label, s.source_label
+        self.forms = form_stack(self.pre_settings, self.ft_settings)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
@@ -184,14 +107,24 @@ class GptTab(JobTab):
 
         # -- right: control bar, pages, timeline --------------------------------------------------------------
         self.controls = ControlBar(self.runner, owner=self)
+        self.pre_page, self.ft_page, self.sweep_page = PretrainPage(), FinetunePage(), SweepPage()
+        self.changes = ChangesPage(self.ft_state)
+        self.generation = GenerationPage(state, self.tasks, self.current_model, self.show_banner)
+        self.pre_loss_panel = self.pre_page.loss_panel
+        self.ft_loss_panel, self.ft_acc_panel = self.ft_page.loss_panel, self.ft_page.acc_panel
+        self.sweep_panel, self.sweep_progress = self.sweep_page.panel, self.sweep_page.progress
+        self.shares_edit = self.sweep_page.shares_edit
+        self.panels: dict[str, dict[str, PlotPanel]] = {
+            "gpt_pretrain": self.pre_page.panels, "finetune": {**self.ft_page.panels, **self.changes.panels},
+            "finetune_sweep": self.sweep_page.panels}
+        for kind, panels in self.panels.items():
+            for name, panel in panels.items():
+                panel.set_animator(lambda path, k=kind, n=name: self.animate(k, n, path))
         self.pages = QTabWidget()
-        self.pages.addTab(self._pretrain_page(), "Pre-train")
-        self.pages.addTab(self._finetune_page(), "Fine-tune")
-        self.pages.addTab(self._sweep_page(), "Data efficiency")
-        self.changes = ChangesPage()
-        self.generation = GenerationPage(state, self.current_model, self.show_banner)
-        self.pages.addTab(self.changes, "What changed")
-        self.pages.addTab(self.generation, "Training vs generation")
+        for page, title in ((self.pre_page, "Pre-train"), (self.ft_page, "Fine-tune"),
+                            (self.sweep_page, "Data efficiency"), (self.changes, "What changed"),
+                            (self.generation, "Training vs generation")):
+            self.pages.addTab(page, title)
         self.timeline = Timeline()
         self.timeline.indexChanged.connect(self._show_recorded)
         right = QVBoxLayout()
@@ -204,97 +137,21 @@ class GptTab(JobTab):
         lay.addLayout(right, 1)
 
         self.form = self.pre_form
-        self.frames = FrameBudget(self._draw_pending, max_fps=10, share=0.08, parent=self)
-        self.ft_form.widget_for("task").currentIndexChanged.connect(self._task_edited)
-        self.ft_form.widget_for("source").currentIndexChanged.connect(lambda _i: self._ft_form_changed())
-        self.pre_form.valueChanged.connect(self._pre_form_changed)
-        self.ft_form.valueChanged.connect(self._ft_form_changed)
+        self.frames = FrameBudget(self._draw_dirty, max_fps=10, share=0.08, parent=self)
+        for kind, view_state in self.states.items():
+            view_state.changed.connect(lambda names, k=kind: self._state_changed(k, names))
+            view_state.message.connect(self.show_banner)
+        self.ft_settings.changed.connect(self._settings_changed)
         for form in (self.pre_form, self.ft_form):
             form.liveValueChanged.connect(self.on_live_value)
         self.controls.startRequested.connect(self.start_current)
         self.runner.snapshotReady.connect(self._on_snapshot)
         self.runner.progress.connect(self._on_progress)
         self.pages.currentChanged.connect(self._page_changed)
-        self._pre_form_changed()
-        self._share_moved(self.share_slider.value())
-        self._task_edited()
-        self._ft_form_changed()
         self.refresh_models()
         self.pages.setCurrentIndex(FINETUNE if self.models else PRETRAIN)
         self._page_changed(self.pages.currentIndex())
-
-    # -- pages ------------------------------------------------------------------------------------------------
-    def _pretrain_page(self) -> QWidget:
-        self.pre_loss_panel = PlotPanel("Pre-training: next-character loss", "step", "cross-entropy (nats)")
-        self.pre_train_curve = self.pre_loss_panel.add_curve("training loss")
-        self.pre_val_curve = self.pre_loss_panel.add_curve("validation loss")
-        self.pre_loss_panel.plot_item.getAxis("left").enableAutoSIPrefix(False)
-        self.pre_sample = QLabel("Pick a corpus and a size on the left, then press Pre-train: the model learns to "
-                                 "predict the next character; samples of its writing appear here.")
-        self.pre_sample.setWordWrap(True)
-        self.pre_sample.setTextFormat(Qt.TextFormat.RichText)
-        self.pre_sample.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.addWidget(self.pre_loss_panel, 1)
-        lay.addWidget(self.pre_sample)
-        return page
-
-    def _finetune_page(self) -> QWidget:
-        self.ft_loss_panel = PlotPanel("Fine-tuning: training loss", "step", "cross-entropy (nats)")
-        self.ft_acc_panel = PlotPanel("Validation accuracy", "step", "accuracy")
-        for panel in (self.ft_loss_panel, self.ft_acc_panel):
-            panel.plot_item.getAxis("left").enableAutoSIPrefix(False)
-        self.ft_acc_panel.legend.setOffset((-10, -10))  # bottom right: with the axis from 0, below chance is empty
-        self.ft_acc_panel.plot_item.setYRange(0, 1.02, padding=0)
-        self.ft_acc_panel.plot_item.enableAutoRange(y=False)
-        self.ft_chance = pg.InfiniteLine(angle=0, pen=pg.mkPen((150, 150, 150), style=Qt.PenStyle.DashLine),
-                                         label="chance", labelOpts={"position": 0.05})
-        self.ft_chance.setVisible(False)
-        self.ft_acc_panel.plot_item.addItem(self.ft_chance)
-        self.ft_info = QLabel("Choose the task and the ways on the left, then press Fine-tune: every way trains on "
-                              "the same batches with the same seed and the same number of steps.")
-        self.ft_info.setWordWrap(True)
-        plots = QSplitter(Qt.Orientation.Horizontal)
-        plots.addWidget(self.ft_loss_panel)
-        plots.addWidget(self.ft_acc_panel)
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.addWidget(plots, 1)
-        lay.addWidget(self.ft_info)
-        return page
-
-    def _sweep_page(self) -> QWidget:
-        self.sweep_panel = PlotPanel("Final validation accuracy against labelled data", "labelled training examples",
-                                     "accuracy")
-        self.sweep_panel.set_log(x=True)
-        for side in ("left", "bottom"):
-            self.sweep_panel.plot_item.getAxis(side).enableAutoSIPrefix(False)
-        self.sweep_panel.legend.setOffset((10, 10))
-        self.sweep_chance = pg.InfiniteLine(angle=0, pen=pg.mkPen((150, 150, 150), style=Qt.PenStyle.DashLine),
-                                            label="chance", labelOpts={"position": 0.95})
-        self.sweep_chance.setVisible(False)
-        self.sweep_panel.plot_item.addItem(self.sweep_chance)
-        self.shares_edit = QLineEdit("0.01, 0.03, 0.1, 0.3, 1")
-        self.shares_edit.setToolTip("Shares of the task's training set to fine-tune on, each in (0, 1]; every "
-                                    "share gets the same number of steps")
-        self.sweep_progress = QProgressBar()
-        self.sweep_progress.setRange(0, 1000)
-        self.sweep_progress.setValue(0)
-        self.sweep_info = QLabel("Press Run sweep: every way is fine-tuned on 1%, 3%, 10%, 30% and 100% of the "
-                                 "task's training set (same steps each), in the background. Where the warm starts "
-                                 "stay above 'from scratch', pre-training pays off.")
-        self.sweep_info.setWordWrap(True)
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Shares of the labelled data"))
-        row.addWidget(self.shares_edit, 1)
-        row.addWidget(self.sweep_progress, 2)
-        lay.addLayout(row)
-        lay.addWidget(self.sweep_panel, 1)
-        lay.addWidget(self.sweep_info)
-        return page
+        self._state_changed("", ())
 
     @property
     def main_panel(self) -> PlotPanel:
@@ -333,90 +190,38 @@ class GptTab(JobTab):
         if info is None:
             self.model_info.setText("No pre-trained model yet. Fine-tuning starts from one: pre-train one first "
                                     "(the tiny preset takes about a minute on a laptop CPU).")
-            self.diagram.set_groups(layer_names(2))
-            self._sync_hidden()
-            return
-        self.model_box.setToolTip(f"{info.label}\n{info.folder}")
-        self.model_info.setText(f"{info.layers} blocks, {info.heads} heads, width {info.width}, context "
-                                f"{info.context}, {info.positional} positions; validation loss "
-                                f"{info.val_loss:.3f} after {info.step:,} steps.")
-        self.diagram.set_groups(layer_names(info.layers), lower=min(self.diagram.lower or FinetuneConfig().lower, info.layers + 1))
-        self.generation.set_model(info)
-        self._lower_changed(self.diagram.lower)
+        else:
+            self.model_box.setToolTip(f"{info.label}\n{info.folder}")
+            self.model_info.setText(f"{info.layers} blocks, {info.heads} heads, width {info.width}, context "
+                                    f"{info.context}, {info.positional} positions; validation loss "
+                                    f"{info.val_loss:.3f} after {info.step:,} steps.")
+            self.generation.set_model(info)
+        self.ft_settings.set_model(info)
 
-    def _lower_changed(self, n: int) -> None:
-        for way, box in self.way_boxes.items():
-            box.setText(way_label(way, n))
-        self._sync_hidden()
+    def _settings_changed(self) -> None:
+        """Ways, N or the file changed: into the form, and into the legends of a page that shows no run yet."""
+        self.ft_settings.sync_hidden(self.current_model())
+        preview = self.ft_settings.preview()
+        self.ft_state.preview(preview)
+        self.sweep_state.preview(FinetuneSweepConfig(ways=preview.ways, lower=preview.lower))
 
     def pretrain_now(self) -> None:
         """The offer when no model exists: pre-train the tiny preset on Austen."""
         self.pages.setCurrentIndex(PRETRAIN)
-        self.pre_form.set_value(apply_preset(self.pre_form.last_valid_value() or PretrainConfig(), "tiny"))
-        self._pre_form_changed()
+        self.pre_settings.use_preset("tiny")
         self.corpus_box.setCurrentIndex(max(0, self.corpus_box.findData("builtin:austen")))
         self.start_pretrain()
 
-    # -- forms --------------------------------------------------------------------------------------------------
-    def _preset_chosen(self) -> None:
-        """A model size sets layers, heads, width, context, batch size, steps and learning rate together."""
-        cfg = self.pre_form.last_valid_value() or PretrainConfig()
-        self.pre_form.set_value(apply_preset(cfg, self.preset_box.currentData()))
-
-    def _pre_form_changed(self, _cfg=None) -> None:
-        """Show which preset the numbers are (or that they are the user's own)."""
-        cfg = self.pre_form.last_valid_value()
-        if cfg is None:
-            return
-        name = next((n for n in PRESETS if apply_preset(cfg, n) == cfg), None)
-        if name is not None:
-            self.preset_box.setCurrentIndex(self.preset_box.findData(name))
-        self.preset_box.setToolTip("" if name else "Your own numbers (no preset)")
-
-    def _task_edited(self, _index: int = 0) -> None:
-        """Offer only the data sources of the chosen task (and switch to its first when the old one is not)."""
-        task = self.ft_form.widget_for("task").currentText()
-        sources = CLASSIFY_SOURCES if task == "classify" else NEXT_TOKEN_SOURCES
-        box = self.ft_form.widget_for("source")
-        view = box.view()
-        for i in range(box.count()):
-            view.setRowHidden(i, box.itemText(i) not in sources)
-        if box.currentText() not in sources:
-            box.setCurrentIndex(box.findText(next(iter(sources))))
-
-    def _ft_form_changed(self, _cfg=None) -> None:
-        """Describe the chosen data and ask for a file where it needs one (read from the widgets: the form may
-        not be valid yet, e.g. before a model exists)."""
-        task = self.ft_form.widget_for("task").currentText()
-        source = self.ft_form.widget_for("source").currentText()
-        sources = CLASSIFY_SOURCES if task == "classify" else NEXT_TOKEN_SOURCES
-        self.source_label.setText(f"Data: {sources[source]}" if source in sources else "")
-        needs_file = source == "file" or source.endswith("-file")
-        self.file_button.setVisible(needs_file)
-        self.file_label.setVisible(needs_file)
-        self.file_label.setText(Path(self._file).name if self._file else "no file chosen")
-
-    def _choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Text for fine-tuning", "", "Text (*.txt *.gz *.md);;All (*)")
-        if path:
-            self.set_file(path)
-
     def set_file(self, path: str) -> None:
-        self._file = path
-        self._sync_hidden()
-        self._ft_form_changed()
+        """The user's text file for the 'your file' sources."""
+        self.ft_settings.set_file(path)
 
     def _page_changed(self, index: int) -> None:
-        self.forms.setCurrentIndex(0 if index == PRETRAIN else 1)
-        for i in range(self.forms.count()):  # the stack takes the height of the page in front only
-            policy = QSizePolicy.Policy.Preferred if i == self.forms.currentIndex() else QSizePolicy.Policy.Ignored
-            self.forms.widget(i).setSizePolicy(policy, policy)
-        self.forms.adjustSize()
+        show_form(self.forms, 0 if index == PRETRAIN else 1)
         if not self.runner.is_active() or not self._mine():
             self.form = self.pre_form if index == PRETRAIN else self.ft_form
         self.controls.set_start_text(START_TEXT[index])
-        if index == CHANGES:
-            self.changes.draw()
+        self._draw_dirty()  # the panels of the page now in front catch up
 
     # -- starting jobs ------------------------------------------------------------------------------------------
     def start_current(self) -> None:
@@ -433,25 +238,8 @@ class GptTab(JobTab):
         self.form = self.pre_form
         if not self.form_is_ready():
             return
-        cfg = self.pre_form.value()
-        cfg.corpus = self.corpus_box.currentData() or "builtin:austen"
-        job = PretrainJob(cfg, self.state.device)
-        for curve in (self.pre_train_curve, self.pre_val_curve):
-            curve.clear()
-        self.pre_loss_panel.request_redraw()
-        self._begin(job)
-
-    def _share_moved(self, index: int) -> None:
-        share = SHARES[index]
-        self.share_label.setText(f"{share:.0%}")
-        self.ft_form.set_fields(share=share)
-
-    def _sync_hidden(self) -> None:
-        """Put what the tab chooses outside the form (model, file, ways, N) into the form's config."""
-        info = self.current_model()
-        ways = [w for w, box in self.way_boxes.items() if box.isChecked()]
-        self.ft_form.set_fields(pretrained=str(info.folder) if info is not None else "", file=self._file,
-                                ways=",".join(ways), lower=self.diagram.lower)
+        cfg = self.pre_settings.config()
+        self._begin(PretrainJob(cfg, self.state.device), cfg)
 
     def _finetune_config(self, cls):
         self.form = self.ft_form
@@ -460,18 +248,15 @@ class GptTab(JobTab):
             self.show_banner("There is no pre-trained model yet: every way starts from one (or compares with "
                              "one). Press 'Pre-train one now' on the left, or pre-train on the Pre-train page.")
             return None
-        ways = [w for w, box in self.way_boxes.items() if box.isChecked()]
-        if not ways:
+        if not self.ft_settings.ways():
             self.show_banner("Tick at least one way to fine-tune.")
             return None
-        self._sync_hidden()
+        self.ft_settings.sync_hidden(info)
         if not self.form_is_ready():
             return None
-        base = self.ft_form.value()
-        fields = {f: getattr(base, f) for f in base.__dataclass_fields__}
-        fields.update(shares=self.shares_edit.text().replace(" ", ""))
-        known = cls.__dataclass_fields__
-        cfg = cls(**{k: v for k, v in fields.items() if k in known})
+        base = dataclasses.asdict(self.ft_form.value())
+        base.update(shares=self.shares_edit.text().replace(" ", ""))
+        cfg = cls(**{k: v for k, v in base.items() if k in cls.__dataclass_fields__})
         problems = cfg.check()
         if problems:
             self.show_banner(" ".join(problems.values()))
@@ -480,153 +265,38 @@ class GptTab(JobTab):
 
     def start_finetune(self) -> None:
         cfg = self._finetune_config(FinetuneConfig)
-        if cfg is None:
-            return
-        self._reset_finetune_views()
-        self._begin(FinetuneJob(cfg, self.state.device))
+        if cfg is not None:
+            self._begin(FinetuneJob(cfg, self.state.device), cfg)
 
     def start_sweep(self) -> None:
         cfg = self._finetune_config(FinetuneSweepConfig)
-        if cfg is None:
-            return
-        for name in list(self.sweep_panel.curves):
-            self.sweep_panel.remove_curve(name)
-        self.sweep_progress.setValue(0)
-        self._sweep = None
-        self._begin(FinetuneSweepJob(cfg, self.state.device))
+        if cfg is not None:
+            self.sweep_progress.setValue(0)
+            self._begin(FinetuneSweepJob(cfg, self.state.device), cfg)
 
-    def _begin(self, job) -> None:
+    def _begin(self, job, cfg) -> None:
         self._running_kind = job.kind
         self.timeline.set_steps([])
         self._record = None
+        self._timeline_kind = ""
+        self.states[job.kind].reset(cfg)
         self.start_job(job)
-
-    def _reset_finetune_views(self) -> None:
-        for panel in (self.ft_loss_panel, self.ft_acc_panel):
-            for name in list(panel.curves):
-                panel.remove_curve(name)
-        self.changes.clear()
-        self._ft = None
 
     # -- live updates -------------------------------------------------------------------------------------------
     def _on_progress(self, tick: Tick) -> None:
         if not self._mine():
             return
         if tick.metrics:
-            self._add_metrics(self._running_kind, tick.metrics)
+            self.states[self._running_kind].take_metrics(tick.metrics)
         if self._running_kind == "finetune_sweep" and tick.total:
             self.sweep_progress.setValue(int(1000 * tick.step / tick.total))
 
-    def _add_metrics(self, kind: str, metrics: dict) -> None:
-        steps = np.asarray(metrics.get("step", []), dtype=np.float64)
-
-        def add(panel, curve_name, values, color, width=2):
-            values = np.asarray(values, dtype=np.float64)
-            keep = np.isfinite(values)
-            if not keep.any():
-                return
-            curve = panel.curves.get(curve_name) or panel.add_curve(curve_name, color, width)
-            curve.append(steps[keep], values[keep])
-
-        if kind == "gpt_pretrain":
-            for name, curve in (("loss", self.pre_train_curve), ("val_loss", self.pre_val_curve)):
-                if name in metrics:
-                    values = np.asarray(metrics[name], dtype=np.float64)
-                    keep = np.isfinite(values)
-                    curve.append(steps[keep], values[keep])
-            self.pre_loss_panel.request_redraw()
-            self.pre_loss_panel.redraw_if_visible()
-        elif kind == "finetune":
-            lower = self._lower_of_run()
-            for way in WAYS:
-                label = way_label(way, lower)
-                if f"loss_{way}" in metrics:
-                    add(self.ft_loss_panel, label, metrics[f"loss_{way}"], way_color(way), 1)
-                if f"accuracy_{way}" in metrics:
-                    add(self.ft_acc_panel, label, metrics[f"accuracy_{way}"], way_color(way))
-            for panel in (self.ft_loss_panel, self.ft_acc_panel):
-                panel.request_redraw()
-                panel.redraw_if_visible()
-
-    def _lower_of_run(self) -> int:
-        if self._ft is not None:
-            return int(self._ft.lower)
-        cfg = self._record.config if self._record is not None else None
-        return int(getattr(cfg, "lower", self.diagram.lower))
-
     def _on_snapshot(self, snap) -> None:
-        if not self._mine():
-            return
-        self._pending = snap
-        if self.isVisible():
-            self.frames.request()
-
-    def _draw_pending(self) -> None:
-        snap, self._pending = self._pending, None
-        if snap is not None and self.isVisible():
-            self._show_snapshot(snap)
-
-    def _show_snapshot(self, snap) -> None:
-        if isinstance(snap, FinetuneSnapshot):
-            self._show_finetune(snap)
-        elif isinstance(snap, FinetuneSweepSnapshot):
-            self._show_sweep(snap)
-        elif isinstance(snap, GptSnapshot):
-            self._show_pretrain(snap)
-
-    def _show_pretrain(self, snap: GptSnapshot) -> None:
-        self._pre = snap
-        sample = (snap.sample or "").replace("&", "&amp;").replace("<", "&lt;").replace("\n", "⏎ ")
-        self.pre_sample.setText(f"<b>Step {snap.step:,}</b> · validation loss {snap.val_loss:.3f} · "
-                                f"accuracy {snap.accuracy:.0%}<br>The model writes: <tt>{sample}</tt>")
-
-    def _show_finetune(self, snap: FinetuneSnapshot) -> None:
-        self._ft = snap
-        if snap.chance > 0:
-            self.ft_chance.setPos(snap.chance)
-            self.ft_chance.setVisible(True)
-        rows = []
-        for i, way in enumerate(snap.ways):
-            acc = snap.val_accuracy[i]
-            rows.append(f"<span style='color:{pg.mkColor(way_color(way)).name()}'>■</span> "
-                        f"{way_label(way, snap.lower)}: {'–' if not np.isfinite(acc) else f'{acc:.0%}'}")
-        dropped = f" {snap.dropped:.1%} of the characters were unknown to the model and dropped." \
-            if getattr(snap, "dropped", 0) else ""
-        self.ft_info.setText(f"{snap.description} · {snap.examples:,} labelled training examples · step "
-                             f"{snap.step:,}.{dropped}")
-        self.summary.setText(f"<b>Validation accuracy at step {snap.step:,}</b><br>" + "<br>".join(rows))
-        stopped = [m for m in getattr(snap, "diverged", ()) if m]
-        if stopped:  # a way that blew up stops with its message; the others go on
-            self.show_banner(" ".join(stopped))
-        self.changes.set_snapshot(snap)
-        if self.pages.currentIndex() == CHANGES:
-            self.changes.draw()
-
-    def _show_sweep(self, snap: FinetuneSweepSnapshot) -> None:
-        self._sweep = snap
-        if getattr(snap, "chance", 0) > 0:
-            self.sweep_chance.setPos(snap.chance)
-            self.sweep_chance.setVisible(True)
-        examples = np.asarray(snap.examples, dtype=np.float64)
-        acc = np.asarray(snap.final_accuracy, dtype=np.float64)
-        lower = self._lower_of_run()
-        for i, way in enumerate(snap.ways):
-            label = way_label(way, lower)
-            keep = np.isfinite(acc[:, i])
-            curve = self.sweep_panel.curves.get(label)
-            if curve is None:
-                curve = self.sweep_panel.add_curve(label, way_color(way))
-                curve.item.setSymbol("o")
-                curve.item.setSymbolSize(7)
-                curve.item.setSymbolBrush(way_color(way))
-            curve.set_data(examples[keep], acc[keep, i])
-        if len(examples):
-            self.sweep_panel.plot_item.getAxis("bottom").setTicks(
-                [[(float(np.log10(e)), f"{int(e):,}") for e in examples if e > 0]])
-        self.sweep_panel.request_redraw()
-        self.sweep_panel.redraw_if_visible()
-        self.sweep_info.setText(f"{snap.done} of {len(examples)} amounts of labelled data done. Where the warm "
-                                f"starts stay above 'from scratch', pre-training pays off.")
+        if self._mine() and self._running_kind in self.states:
+            self.states[self._running_kind].take_snapshot(snap)
+            stopped = self.ft_state.diverged() if self._running_kind == "finetune" else []
+            if stopped:  # a way that blew up stops with its message; the others go on
+                self.show_banner(" ".join(stopped))
 
     def job_ended(self, tick: Tick) -> None:
         if self._running_kind == "gpt_pretrain" and tick.status == "finished" and self._live_folder is not None:
@@ -637,30 +307,68 @@ class GptTab(JobTab):
             self.sweep_progress.setValue(1000)
         self._page_changed(self.pages.currentIndex())
 
-    # -- training vs generation -----------------------------------------------------------------------------
+    # -- binding: states -> panels ------------------------------------------------------------------------------
+    def _state_changed(self, kind: str, names: tuple[str, ...]) -> None:
+        kinds = [kind] if kind else list(self.states)
+        for k in kinds:
+            self._dirty.update((k, n) for n in (names or self.states[k].figure_names))
+        self._dirty.add(("", "texts"))
+        if self.isVisible():
+            self.frames.request()
+
+    def _draw_dirty(self) -> None:
+        """Draw what changed on the panels that are on screen (the others catch up when their page is shown)."""
+        if not self.isVisible():
+            return
+        for kind, name in list(self._dirty):
+            panel = self.panels.get(kind, {}).get(name)
+            if panel is not None and panel.isVisible():
+                panel.show_figure(self.states[kind].figure(name))
+                self._dirty.discard((kind, name))
+        if ("", "texts") in self._dirty:
+            self._dirty.discard(("", "texts"))
+            self._show_texts()
+
+    def _show_texts(self) -> None:
+        self.summary.setText(self.ft_state.summary_html())
+        self.ft_page.info.setText(self.ft_state.info_text())
+        self.changes.sync_choices()
+        sweeping = self.runner.is_active() and self._mine() and self._running_kind == "finetune_sweep"
+        if self.sweep_state.snapshot is not None and not sweeping:
+            self.sweep_progress.setValue(int(1000 * self.sweep_state.progress()))
+
+    def animate(self, kind: str, name: str, path: str) -> None:
+        """Export figure `name` over the recorded run's snapshots (the panel's Export > Animation)."""
+        message = export_animation(self, self.states[kind], name, path)
+        if message.startswith("Wrote"):
+            self.state.message.emit(message, 10000)
+        else:
+            self.show_banner(message)
+
     # -- replay ---------------------------------------------------------------------------------------------------
     def show_run(self, record: RunRecord, keep_curve: bool = False) -> None:
-        """Replay a recorded run on the page of its kind."""
+        """Show a recorded run on the page of its kind: everything that page shows comes from it."""
         self._record = record
-        page = {"gpt_pretrain": PRETRAIN, "finetune": FINETUNE, "finetune_sweep": SWEEP}.get(record.kind, FINETUNE)
-        if not keep_curve:
+        self._timeline_kind = record.kind
+        view_state = self.states.get(record.kind, self.ft_state)
+        if keep_curve:  # the live run that just ended: what it drew stays, its snapshots join the timeline
+            view_state.attach_run(run_source(record))
+        else:
             self._running_kind = record.kind
-            if record.kind == "finetune":
-                self._reset_finetune_views()
-            elif record.kind == "gpt_pretrain":
-                for curve in (self.pre_train_curve, self.pre_val_curve):
-                    curve.clear()
-                self.pre_form.set_value(record.config)
-                self._pre_form_changed()
-            self._record = record
-            self._add_metrics(record.kind, record.metrics)
-            self.pages.setCurrentIndex(page)
-        self.timeline.set_steps(record.snapshot_steps(), title="recorded run", emit=not keep_curve)
+            view_state.load_run(run_source(record))
+            if record.kind == "gpt_pretrain":
+                self.pre_settings.show_config(record.config)
+            else:
+                self.ft_settings.show_config(record.config)
+                if record.kind == "finetune_sweep":
+                    self.shares_edit.setText(", ".join(f"{v:g}" for v in record.config.share_list()))
+            self.pages.setCurrentIndex(PAGE_OF_KIND.get(record.kind, FINETUNE))
+        self.timeline.set_steps(record.snapshot_steps(), title="recorded run", emit=False)
 
     def _show_recorded(self, index: int) -> None:
-        snap = self.recorded_snapshot(index)
-        if snap is not None:
-            self._show_snapshot(snap)
+        view_state = self.states.get(self._timeline_kind)
+        if view_state is not None:
+            view_state.select(index)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
@@ -668,10 +376,15 @@ class GptTab(JobTab):
         if window is not self and not window.property("gptFilter"):
             window.installEventFilter(self)
             window.setProperty("gptFilter", True)
-        self._draw_pending()
+        self._draw_dirty()
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.Close:
-            self.generation.stop()
+            self.shutdown()
         return False
+
+    def shutdown(self) -> None:
+        """Stop the background measurement (called when the window closes)."""
+        self.generation.stop()
+        self.tasks.shutdown()
 
