@@ -86,6 +86,10 @@ def test_fine_tuning_curves_and_what_changed_carry_the_runs_numbers(runs):
     probes = state.figure("probes")
     np.testing.assert_allclose(probes.series[0].y, last.probe_before)
     np.testing.assert_allclose(probes.series[1].y, last.probe_after[0])
+    colours = {s.name: s.color for s in acc.series}  # one colour per way in every figure
+    assert [s.color for s in probes.series[1:]] == [colours[way_label(w, 1)] for w in last.ways]
+    assert [b.color for b in change.bars] == [colours[way_label(w, 1)] for w in last.ways]
+    assert len(set(colours.values())) == len(last.ways)
     before, after = state.figure("attention_before"), state.figure("attention_after")
     way, layer, head, *_ = state.attention_choice()
     np.testing.assert_array_equal(before.heatmaps[0].values, last.attention_before[layer, head])
@@ -121,6 +125,7 @@ def test_the_sweep_draws_final_accuracy_against_labelled_examples(runs):
     last = snaps[-1]
     fig = state.figure("efficiency")
     assert fig.x.log and fig.x.unit == "examples"
+    assert [v for v, _ in fig.x.ticks] == list(last.examples)  # ticks at the amounts measured
     for i, series in enumerate(fig.series):
         np.testing.assert_allclose(series.x, last.examples[np.isfinite(last.final_accuracy[:, i])])
         np.testing.assert_allclose(series.y, _finite(last.final_accuracy[:, i]))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -170,6 +171,8 @@ def test_training_against_generation_is_measured_and_explained(qtbot, tab):
     caption = tab.generation.panel.caption_label.text()
     assert "one after another" in caption and f"{rows[-1].train_step_s * 1e3:.1f} ms" in caption
     assert all(r.max_diff < 1e-4 for r in rows)
+    tab.generation.set_model(SimpleNamespace(folder="another model", context=16))  # its numbers are not these
+    assert tab.generation.panel.figure.is_empty and not tab.generation.panel.caption
 
 
 def test_a_recorded_fine_tuning_run_reopens_with_its_curves_and_snapshots(qtbot, app_window, tmp_path):

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from ..figures import Axis, Bars, Figure, Heatmap, RefLine, Series, Table
+from ..figures import Axis, Bars, Figure, Heatmap, RefLine, Series, Table, curve_color
 from ..training.jobs.finetune_job import WAYS, way_label
 from . import register_state
-from .gpt import RunHistory
+from .gpt import RunHistory, log_ticks
 
 ACCURACY = Axis("validation accuracy", "fraction", range=(0.0, 1.02))
 MASKED = "#d0d0d0"  # attention cells the causal mask hides
@@ -18,9 +18,10 @@ BEFORE = "#787878"
 CLEAR_GAP = 0.02  # the sweep's verdict: a warm start this far above (or below) from scratch is a clear difference
 
 
-def way_color(way: str) -> int:
-    """One palette colour per way, the same in every figure and on the way's checkbox."""
-    return WAYS.index(way)
+def way_color(way: str) -> str:
+    """One palette colour per way, the same in every figure and on the way's checkbox (a colour, not a palette
+    index: the renderer reads index 0 as 'the series' own index')."""
+    return curve_color(WAYS.index(way))
 
 
 def _pct(v: float) -> str:
@@ -89,7 +90,7 @@ class FinetuneState(WaysMixin, RunHistory):
         snap = self.snapshot
         if snap is None:
             return ""
-        rows = [f"<span style='color:{_hex(way)}'>■</span> {way_label(way, snap.lower)}: "
+        rows = [f"<span style='color:{way_color(way)}'>■</span> {way_label(way, snap.lower)}: "
                 f"{_pct(float(snap.val_accuracy[i]))}" for i, way in enumerate(snap.ways)]
         return f"<b>Validation accuracy at step {snap.step:,}</b><br>" + "<br>".join(rows)
 
@@ -224,7 +225,10 @@ class FinetuneState(WaysMixin, RunHistory):
                    range=(-0.4, len(groups) - 0.6) if groups else None),
             y=Axis("probe accuracy", "fraction", range=(0.0, 1.02)), series=tuple(series),
             lines=() if chance is None else (RefLine(chance, f"chance {chance:.0%}"),), caption=caption,
-            hint="Fine-tune first: what each layer knows.")
+            hint="Fine-tune first: what each layer knows.",
+            data=Table(("layer output", "model", "probe accuracy (fraction)"),
+                       [(g, s.name, float(v)) for s in series for g, v in zip(groups, s.y.tolist())]
+                       + ([("", "chance (reference line)", chance)] if chance else [])))
 
     def attention_figure(self, after: bool) -> Figure:
         name = "attention_after" if after else "attention_before"
@@ -265,12 +269,6 @@ class FinetuneState(WaysMixin, RunHistory):
                         "attention weight (0–1, empty = masked)"), rows))
 
 
-def _hex(way: str) -> str:
-    from ..figures.palette import curve_color
-
-    return curve_color(way_color(way))
-
-
 @register_state
 class FinetuneSweepState(WaysMixin, RunHistory):
     """The data-efficiency sweep: final validation accuracy of each way against the number of labelled examples."""
@@ -299,7 +297,7 @@ class FinetuneSweepState(WaysMixin, RunHistory):
         chance = None if snap is None or not snap.chance > 0 else float(snap.chance)
         return Figure(
             "efficiency", "Data efficiency: final validation accuracy against the amount of labelled data",
-            x=Axis("labelled training examples", "examples", log=True),
+            x=Axis("labelled training examples", "examples", log=True, ticks=log_ticks(examples)),
             y=ACCURACY, series=tuple(series),
             lines=() if chance is None else (RefLine(chance, f"chance {chance:.0%}"),),
             caption=self._verdict(examples, acc, ways, lower, chance),

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..figures import Axis, Figure, RefLine, Series, Table
+from ..figures import Axis, Figure, RefLine, Series, Table, curve_color
 from . import register_state
 from .base import TabState
 
@@ -35,6 +35,12 @@ class RunHistory(TabState):
         if self.source is not None and self.index is not None and self.snapshot is not None:
             return float(self.snapshot.step)
         return None
+
+
+def log_ticks(values: Sequence[float]) -> tuple[tuple[float, str], ...] | None:
+    """Ticks at the measured values of a logarithmic axis, written as the numbers they are (None: none)."""
+    ticks = tuple((float(v), f"{int(v):,}" if float(v).is_integer() else f"{v:g}") for v in values if v > 0)
+    return ticks or None
 
 
 def corpus_name(spec: str) -> str:
@@ -70,8 +76,8 @@ class PretrainState(RunHistory):
         return Figure(
             "loss", f"Pre-training on {corpus}: next-character loss",
             x=Axis("training step"), y=Axis("cross-entropy", "nats"),
-            series=(Series("training loss", train_x, train_y, color=0, width=1.5),
-                    Series("validation loss (held-out last 10%)", val_x, val_y, color=1, symbol="o",
+            series=(Series("training loss", train_x, train_y, color=curve_color(0), width=1.5),
+                    Series("validation loss (held-out last 10%)", val_x, val_y, color=curve_color(1), symbol="o",
                            symbol_size=5)),
             lines=lines, caption=self.caption(),
             hint="Choose a corpus and a model size on the left, then press Pre-train.")
@@ -105,6 +111,10 @@ class GenerationState:
         self.batch = 0
         self.status = ""  # '', 'measuring' or 'cancelled'
 
+    def clear(self) -> None:
+        """Nothing measured (e.g. another model was chosen)."""
+        self.rows, self.status = [], ""
+
     def start(self, batch: int) -> None:
         """A new measurement begins: the old numbers go."""
         self.rows, self.batch, self.status = [], int(batch), "measuring"
@@ -126,9 +136,9 @@ class GenerationState:
         title += {"measuring": " (measuring…)", "cancelled": " (cancelled)"}.get(self.status, "")
         return Figure(
             "generation", title,
-            x=Axis("sequence length T", "tokens", log=True),
+            x=Axis("sequence length T", "tokens", log=True, ticks=log_ticks(n)),
             y=Axis("time", "s", log=True),
-            series=tuple(Series(name, n, v, color=i, symbol="o", symbol_size=6)
+            series=tuple(Series(name, n, v, color=curve_color(i), symbol="o", symbol_size=6)
                          for i, (name, v) in enumerate(zip(CURVES, values))),
             caption=self.verdict(),
             hint="Press Measure to time training against generation.",

@@ -36,6 +36,7 @@ class GenerationPage(QWidget):
         self.state, self.tasks, self._current_model, self._banner = state, tasks, current_model, banner
         self.view_state = GenerationState()
         self._serial = 0  # the measurement on show; progress of an older one is ignored
+        self._model = ""  # the folder of the model measured
         self._stop: threading.Event | None = None
         self._relay = _Progress(self)
         self._relay.changed.connect(self._progress)
@@ -78,10 +79,21 @@ class GenerationPage(QWidget):
         self._show()
 
     def set_model(self, info) -> None:
-        """Lengths up to the model's context (its positional table, if learned, has no more rows)."""
+        """Lengths up to the model's context (its positional table, if learned, has no more rows); the numbers
+        of another model go."""
+        folder = str(info.folder) if info is not None else ""
+        if folder == self._model:
+            return
+        self._model = folder
         if info is not None:
             self.longest.setMaximum(info.context)
             self.longest.setValue(info.context)
+        self._serial += 1  # a measurement still running is of the other model: its numbers are dropped
+        self.stop()
+        self.cancel_button.setEnabled(False)
+        self.progress.setValue(0)
+        self.view_state.clear()
+        self._show()
 
     @property
     def running(self) -> bool:

@@ -195,7 +195,7 @@ class GptTab(JobTab):
             self.model_info.setText(f"{info.layers} blocks, {info.heads} heads, width {info.width}, context "
                                     f"{info.context}, {info.positional} positions; validation loss "
                                     f"{info.val_loss:.3f} after {info.step:,} steps.")
-            self.generation.set_model(info)
+        self.generation.set_model(info)
         self.ft_settings.set_model(info)
 
     def _settings_changed(self) -> None:

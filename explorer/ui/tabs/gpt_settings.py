@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QPushButton, QSizePolicy, QSlider, QStackedWidget, QVBoxLayout, QWidget)
 
 from ...data.finetune_tasks import CLASSIFY_SOURCES, NEXT_TOKEN_SOURCES
-from ...figures.palette import curve_color
 from ...state.finetune import way_color
 from ...training.jobs.finetune_job import SHARES, WAYS, FinetuneConfig, way_label
 from ...training.jobs.pretrain_job import PRESETS, PretrainConfig, apply_preset
@@ -139,7 +138,7 @@ class FinetuneSettings(QWidget):
         for way in WAYS:
             box = QCheckBox(way_label(way, 0))
             box.setChecked(True)
-            box.setStyleSheet(f"QCheckBox {{ color: {curve_color(way_color(way))}; font-weight: bold; }}")
+            box.setStyleSheet(f"QCheckBox {{ color: {way_color(way)}; font-weight: bold; }}")
             box.toggled.connect(lambda _on: self.changed.emit())
             self.way_boxes[way] = box
             ways_lay.addWidget(box)
