@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.training.jobs.conv_job import ConvConfig
+from explorer.training.jobs.conv_job import ConvConfig, ConvJob
 
 
 @pytest.fixture
@@ -108,3 +108,19 @@ def test_export_all_figures_of_the_tab_writes_one_file_per_figure(qtbot, tab, tm
     written = window.export_all_figures(str(tmp_path), "svg")
     assert sorted(p.rsplit("/", 1)[-1] for p in written) == sorted(f"{n}.svg" for n in tab.view_state.figure_names)
     assert all((tmp_path / f"{n}.svg").stat().st_size > 500 for n in tab.view_state.figure_names)
+
+
+def test_a_panel_exports_its_figure_animated_over_the_opened_run(qtbot, tab, tmp_path):
+    from PIL import Image
+
+    from explorer.training.record import RunRecorder
+    from explorer.training.runner import run_job
+
+    cfg = ConvConfig(layers=2, max_distance=4, seq_len=16, alphabet=4, steps=8, batch_size=4, channels=4)
+    for _ in run_job(ConvJob(cfg, "cpu"), recorder=RunRecorder(tmp_path / "run", max_snapshots=3)):
+        pass
+    assert tab.window().open_run(str(tmp_path / "run"), show_dialogs=False)
+    tab.animate("erf", str(tmp_path / "erf.gif"))
+    frames = Image.open(tmp_path / "erf.gif").n_frames
+    assert frames == len(tab.view_state.source.steps)
+    assert tab.view_state.index == len(tab.view_state.source.steps) - 1  # the timeline's snapshot is back

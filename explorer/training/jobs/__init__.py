@@ -1,5 +1,6 @@
 """Concrete training jobs; importing this package registers them."""
 from . import (
+    attention_cost_job,
     conv_job,
     embedding_compare_job,
     finetune_job,
@@ -14,6 +15,7 @@ from . import (
 )
 
 __all__ = [
+    "attention_cost_job",
     "conv_job",
     "embedding_compare_job",
     "finetune_job",
