@@ -410,12 +410,12 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
     def _set_empty(self, empty: bool, hint: str) -> None:
         pi = self.plot_item
         self._hint.setText(hint)
+        for side in ("left", "bottom"):  # every time: setLabel (in show_figure) shows an axis again
+            pi.showAxis(side, not empty)
         if empty == self._empty:
             self._position_hint()
             return
         self._empty = empty
-        for side in ("left", "bottom"):
-            pi.showAxis(side, not empty)
         pi.showGrid(x=not empty and not self.heatmaps, y=not empty and not self.heatmaps, alpha=0.15)
         self._hint.setVisible(empty)
         self._position_hint()
