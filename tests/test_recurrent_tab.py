@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from explorer.training.jobs.rnn_compare_job import RnnCompareConfig
 
@@ -10,13 +11,31 @@ SMALL = dict(task="copy", hidden=16, length=8, batch_size=16, steps=40, lr=1e-2)
 
 
 @pytest.fixture
-def tab(app_window):
-    app_window.tabs.setCurrentWidget(app_window.recurrent)
-    return app_window.recurrent
+def tab(qtbot):
+    """The tab on its own, on the CPU, shown; its job runner and background tasks are stopped afterwards."""
+    from explorer.ui.app_state import AppState
+    from explorer.ui.tabs.recurrent import RecurrentTab
+
+    state = AppState("cpu")
+    state.set_device("cpu", "CPU (test)")
+    tab = RecurrentTab(state)
+    qtbot.addWidget(tab)
+    tab.resize(1400, 900)
+    tab.show()
+    qtbot.waitExposed(tab)
+    yield tab
+    state.runner.shutdown(wait_ms=10000)
+    assert tab.tasks.shutdown()
+
+
+def _series(panel, name):
+    """A series of the figure on screen (the state's figure)."""
+    fig = panel.figure
+    return None if fig is None else next((s for s in fig.series if s.name == name), None)
 
 
 def _initial_curve(tab, cell):
-    return tab.flow_panel.curves.get(f"{cell} at initialisation")
+    return _series(tab.flow_panel, f"{cell} at initialisation (dashed)")
 
 
 def test_two_cells_train_side_by_side_and_draw_two_gradient_curves(qtbot, tab):
@@ -24,14 +43,16 @@ def test_two_cells_train_side_by_side_and_draw_two_gradient_curves(qtbot, tab):
     with qtbot.waitSignal(tab.runner.ended, timeout=120000) as ended:
         tab.controls.train_btn.click()
     assert ended.args[0].status == "finished", ended.args[0].message
-    qtbot.waitUntil(lambda: "RNN" in tab.flow_panel.curves and "LSTM" in tab.flow_panel.curves, timeout=10000)
+    qtbot.waitUntil(lambda: tab.flow_panel.figure.caption.startswith("‖∂L/∂h(0)‖"), timeout=10000)
+    snap = tab.view_state.snapshot
     for cell in ("RNN", "LSTM"):
-        curve = tab.flow_panel.curves[cell]
-        assert len(curve) == len(tab._last.input_labels)  # one gradient norm per time step
+        curve = tab.flow_panel.curves[cell]  # drawn from the state's figure
+        assert len(curve) == len(snap.input_labels)  # one gradient norm per time step
         assert len(tab.loss_panel.curves[cell]) == 40  # every step's loss, per cell
     assert "GRU" not in tab.flow_panel.curves
-    heat = tab.heat_panel.heatmaps["flow"].image
+    heat = tab.heat_panel.heatmaps["log₁₀ ‖∂L/∂h(t)‖"].image
     assert heat is not None and heat.shape[0] >= 2  # one row per snapshot: it grew while training
+    assert tab.heat_panel.canvas.colorbar is not None  # the heatmap says what its colours mean
     # the LSTM's gates are shown for the chosen cell
     tab.cell_box.setCurrentText("LSTM")
     assert tab.state_panels["f"].isVisible() and tab.state_panels["c"].isVisible()
@@ -45,17 +66,22 @@ def test_the_scale_slider_switches_the_fresh_network_from_vanishing_to_exploding
 
     def ratio():
         curve = _initial_curve(tab, "RNN")
-        if curve is None or len(curve) == 0:
+        if curve is None or curve.y.size == 0:
             return None
         y = curve.y
+        assert np.array_equal(tab.flow_panel.curves[curve.name].y, y, equal_nan=True)  # drawn as the state says
         return y[0] / y[-1] if np.isfinite(y[0]) and np.isfinite(y[-1]) else 0.0
 
+    def measured(scale):  # the panel shows the fresh networks of this scale, and the side panel says so
+        return (f"weight scale {scale:g}," in tab.flow_panel.figure.caption and ratio() is not None
+                and f"scale {scale:g}" in tab.theory.text() and "measuring" not in tab.theory.text())
+
     tab.set_weight_scale(0.3)
-    qtbot.waitUntil(lambda: tab.form.value().weight_scale == pytest.approx(0.3, rel=0.02) and ratio() is not None
-                    and "scale 0.3" in tab.theory.text(), timeout=20000)
+    qtbot.waitUntil(lambda: measured(0.3), timeout=20000)
+    assert tab.form.value().weight_scale == pytest.approx(0.3, rel=0.02)
     small = ratio()
     tab.set_weight_scale(3.0)
-    qtbot.waitUntil(lambda: "scale 3" in tab.theory.text(), timeout=20000)
+    qtbot.waitUntil(lambda: measured(3), timeout=20000)
     large = ratio()
     assert tab.form.value().weight_scale == pytest.approx(3.0, rel=0.02)
     assert small < 1e-6  # the gradient reaching t = 0 has vanished
@@ -84,13 +110,12 @@ def test_typed_input_shows_the_trained_cells_gates(qtbot, tab):
     tab.form.set_value(RnnCompareConfig(with_rnn=False, with_gru=True, with_lstm=False, **dict(SMALL, steps=10)))
     with qtbot.waitSignal(tab.runner.ended, timeout=120000):
         tab.controls.train_btn.click()
-    qtbot.waitUntil(lambda: tab._last is not None, timeout=10000)
-    symbols = " ".join(tab._last.alphabet[:3])
+    qtbot.waitUntil(lambda: tab.view_state.snapshot is not None, timeout=10000)
+    symbols = " ".join(tab.view_state.snapshot.alphabet[:3])
     tab.input_edit.setText(symbols)
     tab.run_typed_input()
     qtbot.waitUntil(lambda: "your input" in tab.states_label.text(), timeout=10000)
-    image = tab.state_panels["z"].heatmaps["values"].image
-    assert image.shape[1] == 3  # one column per typed symbol
+    assert tab.strip.image("z").shape[1] == 3  # one column per typed symbol
     tab.input_edit.setText("\u2603")  # a snowman is no symbol of the task
     tab.run_typed_input()
     qtbot.waitUntil(lambda: tab.banner.isVisible(), timeout=10000)
@@ -113,3 +138,40 @@ def test_the_distance_sweep_fills_accuracy_against_length_per_cell(qtbot, tab, m
     tab.form.set_value(RnnCompareConfig(task="characters"))
     tab.sweep_button.click()
     assert "copy or adding" in tab.banner.text()
+
+
+def _same_figure(a, b):
+    """Two figures with the same title, caption and data (the panel shows what the state built)."""
+    assert (a.title, a.caption) == (b.title, b.caption)
+    assert [s.name for s in a.series] == [s.name for s in b.series]
+    for sa, sb in zip(a.series, b.series, strict=True):
+        np.testing.assert_array_equal(sa.y, sb.y)
+    for ha, hb in zip(a.heatmaps, b.heatmaps, strict=True):
+        np.testing.assert_array_equal(ha.values, hb.values)
+
+
+def test_an_opened_run_replaces_everything_on_show(qtbot, tab, tmp_path):
+    from explorer.training.jobs.rnn_job import RnnConfig, RnnJob
+    from explorer.training.record import RunRecorder, open_run
+    from explorer.training.runner import run_job
+
+    tab.form.set_value(RnnCompareConfig(with_rnn=True, with_gru=False, with_lstm=True, **dict(SMALL, steps=10)))
+    with qtbot.waitSignal(tab.runner.ended, timeout=120000):
+        tab.controls.train_btn.click()
+    folder = tmp_path / "gru"
+    for _ in run_job(RnnJob(RnnConfig(cell="GRU", **dict(SMALL, steps=6)), "cpu"), recorder=RunRecorder(folder)):
+        pass
+    record = open_run(folder)
+    tab.show_run(record)
+    qtbot.waitUntil(lambda: [s.name for s in tab.loss_panel.figure.series] == ["GRU"], timeout=5000)
+    assert [tab.cell_box.itemText(i) for i in range(tab.cell_box.count())] == ["GRU"]
+    assert tab.form.value().cells() == ("GRU",)  # the form shows the run's settings
+    assert tab.state_panels["z"].isVisible() and not tab.state_panels["f"].isVisible()
+    for name, panel in tab.panels.items():
+        _same_figure(panel.figure, tab.view_state.figure(name))
+    tab.timeline.set_index(0)
+    qtbot.waitUntil(lambda: tab.heat_panel.figure.heatmaps[0].values.shape[0] == 1, timeout=5000)
+    assert tab.timeline.slider.maximum() == len(record.snapshot_paths) - 1
+    tab.animate("gate_z", str(tmp_path / "z.gif"))  # the panel's Export > Animation, for the chosen cell
+    assert Image.open(tmp_path / "z.gif").n_frames == len(record.snapshot_paths)
+    assert tab.view_state.index == 0  # the timeline's snapshot is shown again
