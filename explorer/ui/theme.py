@@ -25,7 +25,7 @@ STYLES: dict[str, FigureStyle] = {
 EXPORT: FigureStyle = EXPORT_STYLE  # figures are exported light whatever the UI theme
 
 _current = "light"
-_themed: "weakref.WeakSet[Themed]" = weakref.WeakSet()
+_themed: weakref.WeakSet[Themed] = weakref.WeakSet()
 
 
 class Themed(Protocol):
@@ -107,11 +107,6 @@ def apply_theme(app: QApplication, name: str) -> None:
     _current = name
     app.setStyle("Fusion")
     app.setPalette(_palette(name))
-    for widget in app.allWidgets():  # fields under a style sheet keep the palette they were polished with
-        sheet = widget.styleSheet()
-        if sheet:
-            widget.setStyleSheet("")
-            widget.setStyleSheet(sheet)
     style = STYLES[name]
     pg.setConfigOptions(background=style.background, foreground=style.foreground, antialias=True)
     for obj in list(_themed):

@@ -5,14 +5,27 @@ import dataclasses
 import math
 import re
 import typing
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPalette, QPaintEvent, QPen
-from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox,
-                               QStyle, QStyleOptionButton, QVBoxLayout, QWidget)
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QStyle,
+    QStyleOptionButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.training.params import check_field, param_meta, validate_config
+from explorer.ui import theme
 
 _WIDE_INT = 1_000_000_000  # range of an int field without min/max
 _INT32 = 2**31 - 1  # what a QSpinBox can hold
@@ -53,7 +66,7 @@ class _FloatEdit(QLineEdit):
         super().__init__()
         self._field, self._log = field, log
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if self._log and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down):
             try:
                 x = float(self.text())
@@ -79,7 +92,7 @@ class _RedOutline(QWidget):
         self.hide()
         target.installEventFilter(self)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
             rect = obj.rect()
             if isinstance(obj, QCheckBox):  # around the box, not the empty space beside it
@@ -90,7 +103,7 @@ class _RedOutline(QWidget):
             self.setGeometry(rect)
         return False
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(self.color, 1.5))
@@ -136,6 +149,7 @@ class ParamForm(QWidget):
         outer.addLayout(self._form)
         outer.addWidget(self._error_label)
         self._apply_style()
+        theme.register_themed(self)
         self._errors: dict[str, str] = {}
         self._config: Any = None
         self._last_valid: Any = None
@@ -274,6 +288,13 @@ class ParamForm(QWidget):
             if (param_meta(row.field) or {}).get("live") and getattr(config, fname) != getattr(old, fname, None):
                 self.liveValueChanged.emit(fname, getattr(config, fname))
 
+    def apply_style(self, _style: object = None) -> None:
+        """A theme switch: set the sheet again, so that the fields under it take the new palette (a widget under
+        a style sheet keeps the palette it was polished with, and stayed light in the dark theme)."""
+        self._style_sheet = ""
+        self.setStyleSheet("")
+        self._apply_style()
+
     def _apply_style(self) -> None:
         """Red outlines, labels and message in a shade readable on the current (light or dark) palette."""
         dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
@@ -286,7 +307,7 @@ class ParamForm(QWidget):
             self._style_sheet = sheet
             self.setStyleSheet(sheet)
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+    def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:
             self._apply_style()
         super().changeEvent(event)
