@@ -59,16 +59,18 @@ def test_training_from_the_ui_draws_the_loss_and_the_map(qtbot, window):
     final = _train(qtbot, window)
     tab = window.embeddings
     assert final.status == "finished"
-    assert len(tab.loss_curve) == final.step  # every step's loss reached the curve
-    snap = tab.map.last_snapshot
+    assert len(tab.loss_panel.figure.series[0].y) == final.step  # every step's loss reached the curve
+    snap = tab.view_state.snapshot
     assert snap is not None and snap.coords.shape == (len(snap.words), 2)
-    assert tab.map.point_words() == list(snap.words)  # every word is a point
-    assert [item.toPlainText() for item in tab.map.labels[:3]] == list(snap.words[:3])
+    assert tab.cloud.point_words() == list(snap.words)  # every word is a point
+    words = next(p for p in tab.map_panel.figure.points if p.name == "words")
+    assert [w for _, w in words.labels[:3]] == list(snap.words[:3])  # the most frequent are labelled
     assert "finished" in tab.controls.progress.format()
     # the finished run was recorded and is now on the timeline
     assert tab.timeline.slider.isEnabled() and tab.timeline.slider.maximum() >= 1
     tab.timeline.set_index(0)
-    assert tab.map.last_snapshot.step == 0
+    assert tab.view_state.snapshot.step == 0
+    qtbot.waitUntil(lambda: "at step 0 " in tab.map_panel.figure.title, timeout=5000)  # drawn at the next frame
 
 
 def test_hidden_tab_catches_up_when_shown(qtbot, window):
@@ -77,8 +79,8 @@ def test_hidden_tab_catches_up_when_shown(qtbot, window):
     final = _train(qtbot, window)
     assert final.status == "finished"
     window.tabs.setCurrentIndex(0)
-    qtbot.waitUntil(lambda: tab.map.last_snapshot is not None and tab.map.last_snapshot.step == final.step,
-                    timeout=5000)
+    qtbot.waitUntil(lambda: tab.map_panel.figure is not None and f"at step {final.step:,} " in
+                    tab.map_panel.figure.title, timeout=5000)
 
 
 def test_invalid_settings_are_refused_in_the_form(qtbot, window):
@@ -107,7 +109,7 @@ def test_diverging_training_stops_with_a_message_and_the_app_goes_on(qtbot, wind
     tab = window.embeddings
     assert final.status == "diverged"
     assert tab.banner.isVisible() and "diverged" in tab.banner.text()
-    assert tab.map.last_snapshot is not None  # the last good map stays on screen
+    assert tab.view_state.snapshot is not None and not tab.map_panel.figure.is_empty  # the last good map stays
     assert _train(qtbot, window).status == "finished"  # and the app still trains
 
 
@@ -192,8 +194,10 @@ def test_search_analogy_and_vector_export_from_the_tab(qtbot, window, tmp_path):
     qtbot.keyClick(explorer.search, __import__("PySide6.QtCore").QtCore.Qt.Key.Key_Return)
     assert explorer.neighbours.count() == 10
     assert "king" not in explorer.neighbours.item(0).text()  # the word itself is not its own neighbour
-    marked = window.embeddings.map._marked
-    assert marked[0] == explorer.index["king"] and len(marked) == 11  # query and neighbours ringed on the map
+    window.embeddings._draw_dirty()
+    rings = {p.name: p for p in window.embeddings.map_panel.figure.points if p.ring}
+    assert rings["searched word"].labels == ((0, "king"),)  # query and neighbours ringed on the map
+    assert rings["nearest neighbours"].x.size == 10
     explorer.search.setText("notaword")
     assert explorer.look_up("notaword") == [] and "not in the vocabulary" in explorer.message.text()
     explorer.a.setText("paris")
@@ -202,10 +206,11 @@ def test_search_analogy_and_vector_export_from_the_tab(qtbot, window, tmp_path):
     qtbot.mouseClick(explorer.solve, __import__("PySide6.QtCore").QtCore.Qt.MouseButton.LeftButton)
     assert explorer.answers.count() == 5
     assert all(w not in explorer.answers.item(0).text().split()[0] for w in ("paris", "france", "italy"))
-    assert len(window.embeddings.map._arrow_ids) == 2
+    window.embeddings._draw_dirty()
+    assert len(window.embeddings.map_panel.figure.arrows) == 2
     explorer.export_vectors("w2v", str(tmp_path / "v.txt"))
     words, vectors = read_word2vec_text(tmp_path / "v.txt")
-    snap = window.embeddings._snap
+    snap = window.embeddings.view_state.snapshot
     assert words == list(snap.words) and vectors.shape == snap.vectors.shape
     explorer.export_vectors("tsv", str(tmp_path / "v.tsv"), str(tmp_path / "meta.tsv"))
     meta = (tmp_path / "meta.tsv").read_text().splitlines()

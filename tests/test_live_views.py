@@ -1,22 +1,23 @@
 """Live drawing: the frame budget coalesces and paces frames; the embedding map moves points and keeps them in view."""
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import numpy as np
 import pyqtgraph as pg
 
-from explorer.training.jobs.word2vec_job import EmbeddingSnapshot
-from explorer.ui.widgets.embedding_map import EmbeddingMap
+from explorer.figures import Points
+from explorer.state.embedding_map import sticky_range, word_colors
+from explorer.ui.widgets.embedding_map import PointCloud
 from explorer.ui.widgets.frame_budget import FrameBudget
 
+WORDS = ("the", "king", "queen", "paris")
+CLASSES = ("", "male", "female", "capital")
 
-def _snap(step, coords, words=("the", "king", "queen", "paris"), classes=("", "male", "female", "capital")):
-    n = len(words)
-    return EmbeddingSnapshot(step=step, loss=1.0, lr=0.1, words=tuple(words), counts=np.arange(n, 0, -1),
-                             classes=tuple(classes), vectors=np.zeros((n, 3), np.float32),
-                             coords=np.asarray(coords, np.float32), explained=np.array([0.5, 0.2], np.float32))
+
+def _points(coords, colors):
+    coords = np.asarray(coords, dtype=float)
+    return Points("words", coords[:, 0], coords[:, 1], color=colors.rgba)
 
 
 def test_frame_budget_coalesces_requests_and_keeps_its_share(qtbot):
@@ -37,46 +38,37 @@ def test_frame_budget_coalesces_requests_and_keeps_its_share(qtbot):
     assert gaps.min() >= 0.06
 
 
-def test_embedding_map_draws_moves_and_labels_points(qtbot):
+def test_the_map_cloud_is_built_once_then_moved_in_place(qtbot):
     widget = pg.PlotWidget()
     qtbot.addWidget(widget)
-    emap = EmbeddingMap(widget.getPlotItem(), n_labels=2)
-    emap.draw(_snap(0, [[0, 0], [1, 1], [2, 0], [3, 1]]))
-    qtbot.waitUntil(lambda: len(emap.labels) == 2)  # labels and colours follow the first points
-    assert [lab.toPlainText() for lab in emap.labels] == ["the", "king"]
-    assert emap.key.isVisible() and "class" in emap.legend_text
-    emap.draw(_snap(5, [[10, 10], [11, 11], [12, 10], [13, 11]]))  # same words: points move in place
-    pos = emap.positions()
-    np.testing.assert_allclose(pos[:, 0], [10, 11, 12, 13])
-    np.testing.assert_allclose(pos[:, 1], [10, 11, 10, 11])
-    assert (emap.labels[1].pos().x(), emap.labels[1].pos().y()) == (11.0, 11.0)
-    (x0, x1), (y0, y1) = widget.getPlotItem().getViewBox().viewRange()
-    assert x0 <= 10 and x1 >= 13 and y0 <= 10 and y1 >= 11  # the view followed the points
-    assert emap.point_words() == ["the", "king", "queen", "paris"]  # hover shows the word
-    assert len({id(b) for b in emap._brushes}) == 4  # one colour per class: 'other', male, female, capital
+    cloud = PointCloud(widget.getPlotItem())
+    cloud.names = lambda i: WORDS[i]
+    colors = word_colors(np.arange(4, 0, -1), CLASSES)
+    cloud.show(_points([[0, 0], [1, 1], [2, 0], [3, 1]], colors))
+    assert cloud.sets == 1 and "class" in colors.meaning
+    cloud.show(_points([[10, 10], [11, 11], [12, 10], [13, 11]], colors))  # same words: points move in place
+    assert (cloud.sets, cloud.moves) == (1, 1)
+    np.testing.assert_allclose(cloud.positions(), [[10, 10], [11, 11], [12, 10], [13, 11]])
+    assert cloud.point_words() == list(WORDS)  # hover shows the word
+    assert cloud.brushes == 4  # one brush per class, shared by its words: "other", male, female, capital
 
 
-def test_the_map_view_stays_put_for_small_moves_and_after_the_user_zooms(qtbot):
-    widget = pg.PlotWidget()
-    qtbot.addWidget(widget)
-    emap = EmbeddingMap(widget.getPlotItem())
+def test_the_map_range_stays_put_for_small_moves_and_after_the_user_zooms():
     base = np.array([[0, 0], [1, 1], [2, 0], [3, 1]], dtype=float)
-    emap.draw(_snap(0, base))
-    before = widget.getPlotItem().getViewBox().viewRange()
-    emap.draw(_snap(1, base * 1.02))  # a small move: no new range (axes are not rebuilt every frame)
-    assert widget.getPlotItem().getViewBox().viewRange() == before
-    emap._user_moved_view()
-    emap.draw(_snap(2, base * 50))
-    assert widget.getPlotItem().getViewBox().viewRange() == before  # the user's zoom is respected
+    first = sticky_range(None, base)
+    assert first[0] < 0 and first[1] > 3 and first[2] < 0 and first[3] > 1
+    assert sticky_range(first, base * 1.02) == first  # a small move: no new range (axes are not rebuilt)
+    assert sticky_range(first, base * 50) != first  # the points left the view: it follows them
+    assert sticky_range(first, base * 50, follow=False) == first  # unless the user zoomed
 
 
 def test_a_new_vocabulary_rebuilds_brushes_and_frequency_colours(qtbot):
     widget = pg.PlotWidget()
     qtbot.addWidget(widget)
-    emap = EmbeddingMap(widget.getPlotItem())
-    emap.draw(_snap(0, [[0, 0], [1, 1], [2, 2], [3, 3]]))
-    other = dataclasses.replace(_snap(0, [[0, 0], [1, 1], [2, 2]], words=("a", "b", "c"), classes=("", "", "")))
-    emap.draw(other)
-    qtbot.wait(100)
-    assert emap.point_words() == ["a", "b", "c"] and "frequency" in emap.legend_text
-    assert len(emap.positions()) == 3
+    cloud = PointCloud(widget.getPlotItem())
+    cloud.show(_points([[0, 0], [1, 1], [2, 2], [3, 3]], word_colors(np.arange(4, 0, -1), CLASSES)))
+    colors = word_colors(np.array([100, 10, 1]), ("", "", ""))
+    cloud.show(_points([[0, 0], [1, 1], [2, 2]], colors))
+    assert cloud.sets == 2 and "frequency" in colors.meaning
+    assert len(cloud.positions()) == 3
+    assert len({tuple(c) for c in colors.rgba}) == 3  # rare, middle, frequent: three shades

@@ -1,35 +1,36 @@
-"""Query the vectors on screen: a word's nearest neighbours, analogies a − b + c, and export of the vectors."""
+"""Query the vectors on show: a word's nearest neighbours, analogies a − b + c, and export of the vectors.
+
+A thin view of `EmbeddingsState`: searches and analogies go to the state, which computes them from the snapshot
+on show (and marks them on the map); `refresh()` shows what the state holds, so nothing stays from an older run.
+"""
 from __future__ import annotations
 
-import numpy as np
-from PySide6.QtCore import QStringListModel, Qt, Signal
+from PySide6.QtCore import QStringListModel, Qt
 from PySide6.QtWidgets import (
-    QCompleter, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QPushButton,
-    QVBoxLayout, QWidget,
+    QCompleter,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
-from ...analysis.neighbours import analogy, nearest, normalise
 from ...export.vectors import write_projector_tsv, write_word2vec_text
+from ...state.embeddings import EmbeddingsState, has_vectors
 
 
 class WordExplorer(QWidget):
-    """Search with completion, neighbour list, analogy box and vector export over the snapshot last drawn.
+    """Search with completion, neighbour list, analogy box and vector export over the snapshot on show."""
 
-    Emits `highlight(query index, [(index, score)])` and `analogyShown(a, b, c, [(index, score)])` for the map.
-    """
-
-    highlight = Signal(int, object)
-    analogyShown = Signal(int, int, int, object)
-
-    def __init__(self, parent: QWidget | None = None, k: int = 10) -> None:
+    def __init__(self, state: EmbeddingsState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.k = k
-        self.words: tuple[str, ...] = ()
-        self.index: dict[str, int] = {}
-        self.unit = np.zeros((0, 1), np.float32)
-        self.raw = np.zeros((0, 1), np.float32)
-        self.counts = np.zeros(0)
-        self.classes: tuple[str, ...] = ()
+        self.state = state
+        self._vocabulary: tuple[str, ...] | None = None
         self.search = QLineEdit()
         self.search.setPlaceholderText("search a word…")
         self._completion = QStringListModel(self)
@@ -74,63 +75,56 @@ class WordExplorer(QWidget):
         self.c.returnPressed.connect(self.solve_analogy)
         self.export_w2v.clicked.connect(lambda: self._export("w2v"))
         self.export_tsv.clicked.connect(lambda: self._export("tsv"))
-        self.setEnabled(False)
+        self.refresh()
 
-    def set_snapshot(self, snap) -> None:
-        """Use the vectors of this snapshot (the one the map shows)."""
-        if snap.words != self.words:
-            self.words = snap.words
-            self.index = {w: i for i, w in enumerate(snap.words)}
-            self._completion.setStringList(list(snap.words))
-        self.raw = np.asarray(snap.vectors, dtype=np.float32)
-        with np.errstate(over="ignore", invalid="ignore"):  # a run about to diverge has huge vectors
-            self.unit = normalise(self.raw)
-        self.counts, self.classes = snap.counts, snap.classes
-        self.setEnabled(True)
+    @property
+    def words(self) -> tuple[str, ...]:
+        return self.state.words
 
-    def _id(self, text: str) -> int | None:
-        word = text.strip().lower()
-        if word not in self.index:
-            self.message.setText(f"'{text.strip()}' is not in the vocabulary." if word else "Type a word.")
-            return None
-        return self.index[word]
+    @property
+    def index(self) -> dict[str, int]:
+        return self.state.index_of
 
     def look_up(self, text: str) -> list[tuple[int, float]]:
-        """List and highlight the nearest neighbours of a word by cosine similarity."""
-        i = self._id(text)
-        if i is None:
-            return []
-        hits = nearest(self.unit, i, self.k)
-        self.neighbours.clear()
-        self.neighbours.addItems([f"{self.words[j]}   {score:.3f}" for j, score in hits])
-        self.message.setText(f"Nearest to '{self.words[i]}' by cosine similarity (count {int(self.counts[i]):,}).")
-        self.search.setText(self.words[i])
-        self.highlight.emit(i, hits)
+        """Search a word: its nearest neighbours by cosine, listed here and ringed on the map."""
+        hits = self.state.set_query(text)
+        if hits:
+            self.search.setText(self.state.query)
+        self.refresh()
         return hits
 
     def solve_analogy(self) -> list[tuple[int, float]]:
         """Answer a − b + c (king − man + woman ≈ queen) with the top words and their cosine scores."""
-        ids = [self._id(w.text()) for w in (self.a, self.b, self.c)]
-        if any(i is None for i in ids):
-            return []
-        a, b, c = ids
-        hits = analogy(self.unit, a, b, c, k=5)
-        self.answers.clear()
-        self.answers.addItems([f"{self.words[j]}   {score:.3f}" for j, score in hits])
-        self.message.setText(f"{self.words[a]} − {self.words[b]} + {self.words[c]} ≈ "
-                             f"{self.words[hits[0][0]] if hits else '?'}")
-        self.analogyShown.emit(a, b, c, hits)
+        hits = self.state.set_analogy(self.a.text(), self.b.text(), self.c.text())
+        self.refresh()
         return hits
 
+    def refresh(self) -> None:
+        """Show the state's neighbours, answers and message for the snapshot on show."""
+        state = self.state
+        words = state.words
+        if words is not self._vocabulary and words != self._vocabulary:
+            self._vocabulary = words
+            self._completion.setStringList(list(words))
+        answers = state.analogy_answers() if state.analogy_words is not None else []
+        hits = state.neighbours()  # after the answers: the message is about the search ...
+        if state.mode == "analogy":
+            state.analogy_answers()  # ... unless an analogy was the last thing asked
+        _set_rows(self.neighbours, [f"{words[j]}   {score:.3f}" for j, score in hits])
+        _set_rows(self.answers, [f"{words[j]}   {score:.3f}" for j, score in answers])
+        self.message.setText(state.search_message)
+        self.setEnabled(has_vectors(state.snapshot))
+
     def export_vectors(self, kind: str, path: str, metadata_path: str | None = None) -> None:
-        """Write the current vectors as word2vec text ('w2v') or as projector TSVs ('tsv')."""
+        """Write the vectors on show as word2vec text ('w2v') or as projector TSVs ('tsv')."""
+        snap = self.state.snapshot
         if kind == "w2v":
-            write_word2vec_text(path, self.words, self.raw)
+            write_word2vec_text(path, snap.words, snap.vectors)
         else:
-            extra = {"count": [int(c) for c in self.counts]}
-            if any(self.classes):
-                extra["class"] = list(self.classes)
-            write_projector_tsv(path, metadata_path, self.words, self.raw, extra)
+            extra = {"count": [int(c) for c in snap.counts]}
+            if any(snap.classes):
+                extra["class"] = list(snap.classes)
+            write_projector_tsv(path, metadata_path, snap.words, snap.vectors, extra)
 
     def _export(self, kind: str) -> None:
         if kind == "w2v":
@@ -147,3 +141,10 @@ class WordExplorer(QWidget):
             QMessageBox.warning(self, "Export vectors", f"Could not write the vectors:\n{exc}")
             return
         self.message.setText(f"Wrote {len(self.words):,} vectors to {path}" + (f" and {meta}" if meta else ""))
+
+
+def _set_rows(widget: QListWidget, rows: list[str]) -> None:
+    """Replace a list's rows (left alone when they are the same, so a selection survives a redraw)."""
+    if [widget.item(i).text() for i in range(widget.count())] != rows:
+        widget.clear()
+        widget.addItems(rows)
