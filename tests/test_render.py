@@ -111,3 +111,16 @@ def test_figure_rejects_mismatched_data():
         Series("s", [1, 2], [1, 2, 3])
     with pytest.raises(ValueError, match="2-D"):
         Heatmap("h", [1, 2, 3], "value")
+
+
+def test_the_legend_follows_the_figures_order_and_the_colour_bar_its_plain_numbers(qapp, ui_fonts):
+    x = np.arange(3.0)
+    first = Figure("f", "F", Axis("t"), Axis("y"), series=(Series("RNN", x, x), Series("LSTM", x, x)))
+    canvas = offscreen_canvas(first)
+    canvas.show_figure(first.replace(series=(Series("RNN", x, x), Series("GRU", x, x), Series("LSTM", x, x))))
+    assert [label.text for _, label in canvas.legend.items] == ["RNN", "GRU", "LSTM"]
+    small = Figure("h", "H", Axis("t"), Axis("unit"), heatmaps=(Heatmap("c", np.full((2, 2), 1e-3), "c(t)",
+                                                                         levels=(-6e-4, 6e-4)),))
+    canvas.show_figure(small)
+    assert canvas.colorbar.getAxis("left").labelText == "c(t)"
+    assert canvas.colorbar.getAxis("right").autoSIPrefixScale == 1.0

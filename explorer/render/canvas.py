@@ -235,6 +235,8 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
             self.colorbar = pg.ColorBarItem(values=h.levels, colorMap=cmap, label=h.scale_label, interactive=False,
                                             width=14, colorMapMenu=False)
             self.ci.addItem(self.colorbar, row=1, col=1)
+            for side in ("left", "right"):  # plain numbers: "(×0.001)" and ticks at ±600 misread the scale
+                self.colorbar.getAxis(side).enableAutoSIPrefix(False)
             self._colorbar_label = h.scale_label
         self.colorbar.setColorMap(cmap)
         self.colorbar.setLevels(h.levels)
@@ -385,6 +387,8 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
         """Show the legend below the plot when it has entries (removed from the layout when it has none)."""
         entries = fig.legend_entries() if fig is not None and fig.legend else [label.text for _, label in
                                                                                self.legend.items]
+        if fig is not None:
+            self._order_legend(entries)
         show = bool(entries) and bool(self.legend.items)
         if show and not self._legend_in_layout:
             self.ci.addItem(self.legend, row=2, col=0)
@@ -395,6 +399,17 @@ class FigureCanvas(pg.GraphicsLayoutWidget):
         self.legend.setVisible(show)
         if show:
             self.legend.setColumnCount(self._legend_columns())
+
+    def _order_legend(self, entries: list[str]) -> None:
+        """Legend entries in the figure's order (items added later would otherwise come last)."""
+        current = [label.text for _, label in self.legend.items]
+        wanted = [e for e in entries if e in current] + [e for e in current if e not in entries]
+        if wanted == current:
+            return
+        by_name = {label.text: sample.item for sample, label in self.legend.items}
+        self.legend.clear()
+        for name in wanted:
+            self.legend.addItem(by_name[name], name)
 
     def _legend_columns(self) -> int:
         """As many columns as fit the canvas width (long names get fewer columns, never a clipped name)."""

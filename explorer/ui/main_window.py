@@ -344,6 +344,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         for load in list(self._loads):
             load.cancel()
+        for tab in self._built.values():  # their background tasks (measurements, projections, probes)
+            shutdown = getattr(tab, "shutdown", None)
+            if shutdown is not None:
+                shutdown()
         self.state.runner.shutdown(wait_ms=10000)
         super().closeEvent(event)
 
