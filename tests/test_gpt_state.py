@@ -75,7 +75,7 @@ def test_fine_tuning_curves_and_what_changed_carry_the_runs_numbers(runs):
     last = snaps[-1]
     acc = state.figure("accuracy")
     assert acc.legend_entries() == [way_label(w, 1) for w in last.ways]  # N written into the legend
-    for way, series in zip(last.ways, acc.series):
+    for way, series in zip(last.ways, acc.series, strict=True):
         np.testing.assert_allclose(series.y, _finite(run.metrics[f"accuracy_{way}"]))
     assert acc.lines[0].value == pytest.approx(last.chance) and "chance" in acc.lines[0].label
     change = state.figure("weight_change")
@@ -160,7 +160,7 @@ def test_every_figure_of_every_kind_exports_headless(runs, tmp_path, fmt):
         assert [p.stem for p in written] == list(state.figure_names)
         assert all(p.stat().st_size > 200 for p in written)
         if fmt == "csv":
-            for path, name in zip(written, state.figure_names):
+            for path, name in zip(written, state.figure_names, strict=True):
                 header = next(csv.reader(path.open()))
                 assert header == list(state.figure(name).table().header)
 
