@@ -126,6 +126,10 @@ def test_two_methods_side_by_side_with_neighbour_quality_by_frequency(qtbot, tab
     assert "skip-gram" in page.panel_a.title and "CBOW" in page.panel_b.title
     for cloud in page.clouds:
         assert len(cloud.positions()) == len(state.snapshot.words)
+    qtbot.waitUntil(lambda: state.source is not None, timeout=5000)  # the recorded run is on the timeline
+    assert tab.timeline.slider.maximum() + 1 == len(state.source.steps) >= 2
+    tab.timeline.set_index(0)
+    assert state.snapshot.step == 0 and len(state.metrics.column("loss:a")) > 0  # the curves stay
 
 
 def test_evaluation_files_and_the_builtin_score(qtbot, tab, tmp_path):
@@ -194,3 +198,35 @@ def test_the_panels_show_the_figures_the_state_builds_and_a_new_corpus_clears_th
     assert "not in the vocabulary" in tab.explorer.message.text()
     qtbot.waitUntil(lambda: _shown(tab.map_panel, "nearest neighbours").x.size == 0, timeout=5000)
     assert set(tab.view_state.words) <= {"the", "cat", "sat", "on", "mat", "and", "dog", "log", "."}
+
+
+def test_open_run_replaces_the_map_the_curves_and_the_timeline(qtbot, app_window, tab, tmp_path):
+    from explorer.training.jobs.svd_job import SvdJob
+    from explorer.training.record import RunRecorder, open_run
+    from explorer.training.runner import run_to_end
+
+    tab.w2v_form.set_value(TINY)
+    _train(qtbot, tab)
+    tab.explorer.look_up("king")
+    folder = tmp_path / "svd-run"
+    run_to_end(SvdJob(SvdConfig(dim=6, window=2, min_count=2, heatmap_words=8), "cpu"),
+               recorder=RunRecorder(folder, max_snapshots=4))
+    assert app_window.open_run(str(folder), show_dialogs=False)
+    state = tab.view_state
+    n = len(open_run(folder).snapshot_paths)
+    assert state.source is not None and tab.timeline.slider.maximum() + 1 == len(state.source.steps) == n
+    assert tab.family_box.currentIndex() == 1  # the form shows the run's method
+    tab.pages.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: "Counting co-occurrences" in tab.loss_panel.figure.title, timeout=5000)
+    qtbot.waitUntil(lambda: f"at step {state.snapshot.step:,} " in tab.map_panel.figure.title, timeout=5000)
+    np.testing.assert_allclose(tab.cloud.positions(), state.snapshot.coords, rtol=1e-6)
+    hits = tab.explorer.look_up("king")  # the search now runs on the opened run's vectors
+    assert [w.split()[0] for w in (tab.explorer.neighbours.item(i).text() for i in range(3))] == \
+        [state.words[i] for i, _ in hits[:3]]
+    tab.timeline.set_index(0)  # the first snapshot of a co-occurrence run has no vectors yet
+    qtbot.waitUntil(lambda: tab.map_panel.figure.is_empty, timeout=5000)
+    assert tab.explorer.neighbours.count() == 0 and not tab.explorer.isEnabled()
+    tab.animate("main", "cooccurrence", str(tmp_path / "counts.gif"))  # the panel's Export > Animation
+    from PIL import Image
+
+    assert Image.open(tmp_path / "counts.gif").n_frames == n and state.index == 0  # back where the user was

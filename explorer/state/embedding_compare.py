@@ -6,7 +6,7 @@ import numpy as np
 
 from ..figures import Axis, Figure, Series, Table
 from . import register_state
-from .base import TabState
+from .base import RunSource, TabState
 from .embedding_map import map_figure, sticky_range, word_colors
 
 N_LABELS = 20
@@ -30,6 +30,12 @@ class EmbeddingCompareState(TabState):
 
     def metric_figures(self) -> tuple[str, ...]:
         return ("loss",)
+
+    def attach_run(self, run: RunSource) -> None:
+        """The live run just recorded becomes the run on show (its timeline), without reading it back."""
+        self.source = run
+        self.index = len(run.steps) - 1 if run.steps else None
+        self.changed.emit(())
 
     def methods(self) -> tuple[str, str]:
         snap, cfg = self.snapshot, self.config
@@ -65,11 +71,12 @@ class EmbeddingCompareState(TabState):
         progress = snap.progress_a if n == 0 else snap.progress_b
         title = (f"{label}: {method} at step {snap.step:,} ({progress:.0%} trained, loss {loss:.3g})"
                  + (", aligned to A" if n else ""))
-        return map_figure(name, title, ("PC 1", "PC 2"), snap.words, snap.counts, snap.classes, coords, colors,
-                          n_labels=N_LABELS, view=view,
-                          caption=f"PCA of {len(coords):,} unit vectors (the words both methods kept); "
-                                  f"{colors.meaning}" + ("; rotated and reflected onto A's map (Procrustes)"
-                                                         if n else ""))
+        fig = map_figure(name, title, ("PC 1", "PC 2"), snap.words, snap.counts, snap.classes, coords, colors,
+                         n_labels=N_LABELS, view=view,
+                         caption=f"PCA of {len(coords):,} unit vectors (the words both methods kept); "
+                                 f"{colors.meaning} (the key is on the Map page)"
+                                 + ("; rotated and reflected onto A's map (Procrustes)" if n else ""))
+        return fig.replace(legend=False)  # two maps side by side: a key on each would cover half of them
 
     def purity_figure(self) -> Figure:
         snap = self.snapshot
@@ -86,8 +93,7 @@ class EmbeddingCompareState(TabState):
         pa, pb = np.asarray(snap.purity_a, float), np.asarray(snap.purity_b, float)
         bands = len(pa)
         x = np.arange(bands, dtype=float)
-        ticks = tuple((float(i), f"{_band(i, bands)}: {lo:,}–{hi:,}")
-                      for i, (lo, hi) in enumerate(zip(snap.bin_low, snap.bin_high, strict=True)))
+        ticks = tuple((float(i), _band(i, bands)) for i in range(bands))  # the counts: in the caption and CSV
         parts = [f"{_band(i, bands)} (counts {lo:,}–{hi:,}, {size} words): {a} {pa[i]:.2f}, {b} {pb[i]:.2f}"
                  for i, (lo, hi, size) in enumerate(zip(snap.bin_low, snap.bin_high, snap.bin_size, strict=True))]
         return Figure(

@@ -63,8 +63,8 @@ def svd_progress_figure(metrics: Any, end: float | None) -> Figure:
 
 
 def _decades(low: float, high: float, fmt) -> tuple[tuple[float, str], ...]:
-    """Ticks at the powers of ten between two log10 values."""
-    return tuple((float(e), fmt(e)) for e in range(int(np.floor(low)), int(np.ceil(high)) + 1))
+    """Ticks at the powers of ten between two log10 values (a log axis takes tick positions in data units)."""
+    return tuple((float(10.0 ** e), fmt(e)) for e in range(int(np.floor(low)), int(np.ceil(high)) + 1))
 
 
 def _power(e: int) -> str:
@@ -73,10 +73,9 @@ def _power(e: int) -> str:
 
 
 def noise_figure(snap: Any) -> Figure:
-    """The unigram distribution of the vocabulary and the unigram^0.75 one that negative samples are drawn from.
-
-    Drawn on log-log axes as log10 values with ticks at the powers of ten (the CSV holds the probabilities)."""
-    axes = dict(x=Axis("word rank (log scale)"), y=Axis("probability (log scale)"))
+    """The unigram distribution of the vocabulary and the unigram^0.75 one that negative samples are drawn from,
+    on log-log axes with ticks at the powers of ten."""
+    axes = dict(x=Axis("word rank", log=True), y=Axis("probability", log=True))
     title = "Noise distribution: unigram^0.75 against the unigram"
     names = ("unigram P(w)", "noise P(w)^0.75 / Z")
     counts = np.asarray(getattr(snap, "counts", ()), dtype=np.float64)
@@ -88,14 +87,13 @@ def noise_figure(snap: Any) -> Figure:
     unigram = ranked / ranked.sum()
     noise = ranked ** 0.75 / (ranked ** 0.75).sum()
     rank = np.arange(1, ranked.size + 1)
-    lx, lu, ln = np.log10(rank), np.log10(unigram), np.log10(noise)
-    low, high = min(lu.min(), ln.min()), max(lu.max(), ln.max())
+    low, high = np.log10(min(unigram.min(), noise.min())), np.log10(max(unigram.max(), noise.max()))
     top, last = snap.words[order[0]], snap.words[order[-1]]
     return Figure(
         "noise", f"{title}: '{top}' is {unigram[0]:.2%} of the data but {noise[0]:.2%} of the noise",
-        x=Axis(axes["x"].label, ticks=_decades(0, lx.max(), lambda e: f"{10 ** e:,}")),
-        y=Axis(axes["y"].label, ticks=_decades(low, high, _power)),
-        series=(Series(names[0], lx, lu, color=0), Series(names[1], lx, ln, color=1)),
+        x=Axis("word rank", log=True, ticks=_decades(0, np.log10(rank[-1]), lambda e: f"{10 ** e:,}")),
+        y=Axis("probability", log=True, ticks=_decades(low, high, _power)),
+        series=(Series(names[0], rank, unigram, color=0), Series(names[1], rank, noise, color=1)),
         caption=f"{ranked.size:,} words; the most frequent, '{top}': {unigram[0]:.3%} of the data, {noise[0]:.3%} of "
                 f"the noise; the rarest, '{last}': {unigram[-1]:.4%} and {noise[-1]:.4%}. The power 0.75 flattens "
                 "the distribution: frequent words are drawn less often as noise than as data, rare ones more often.",
@@ -184,7 +182,7 @@ def cooccurrence_figure(snap: Any) -> Figure:
         return Figure("cooccurrence", title, x=Axis("context word"), y=Axis("word", inverted=True), hint=SVD_HINT)
     words = tuple(snap.heatmap_words)
     n = len(words)
-    every = max(1, int(np.ceil(n / 14)))  # columns are narrow: name every few, hover names them all
+    every = max(1, int(np.ceil(n / 9)))  # columns are narrow: name every few (the rows name them all)
     off = heat.copy()
     np.fill_diagonal(off, -1)
     i, j = np.unravel_index(int(np.argmax(off)), off.shape)
@@ -195,7 +193,7 @@ def cooccurrence_figure(snap: Any) -> Figure:
                         f"({weighting} weighting)",
         x=Axis("context word", ticks=_word_ticks(words, every), range=(0.0, float(n))),
         y=Axis("word", ticks=_word_ticks(words), inverted=True, range=(0.0, float(n))),
-        heatmaps=(Heatmap("counts", np.log10(1.0 + heat), "log₁₀ (count + 1)", row_name="word",
+        heatmaps=(Heatmap("log₁₀ (count + 1)", np.log10(1.0 + heat), "log₁₀ (count + 1)", row_name="word",
                           col_name="context word"),),
         caption=f"{counted:.0%} of the corpus counted; the largest count between two words: '{words[i]}'–'{words[j]}'"
                 f" {heat[i, j]:,.0f}" + (" (1/distance weighted)" if weighting != "uniform" else "")

@@ -284,7 +284,7 @@ class EmbeddingsTab(JobTab):
         except Exception as exc:  # noqa: BLE001 - a message, never a traceback
             self.show_banner(f"Could not write the animation: {exc}")
         finally:
-            st.select(self.timeline.index())
+            st.select(self.timeline.index)
 
     def _builtin_analogies(self):
         cfg = self.view_state.config
