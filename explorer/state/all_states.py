@@ -4,3 +4,4 @@ from . import measurements  # noqa: F401
 from . import finetune, gpt  # noqa: F401
 from . import recurrent, recurrent_distance  # noqa: F401
 from . import embedding_compare, embeddings  # noqa: F401
+from . import attention  # noqa: F401
