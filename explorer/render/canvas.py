@@ -25,8 +25,10 @@ HEAD_PX = 11.0  # arrow heads, in pixels at 1× (scaled with the export like eve
 
 def _color(value, index: int = 0):
     """A pyqtgraph colour from a palette index, a colour string or an RGBA tuple."""
-    if value is None or isinstance(value, (int, np.integer)):
-        return pg.mkColor(curve_color(int(value or index)))
+    if value is None:
+        return pg.mkColor(curve_color(index))
+    if isinstance(value, (int, np.integer)):
+        return pg.mkColor(curve_color(int(value)))
     return pg.mkColor(value)
 
 
