@@ -10,8 +10,24 @@ from hypothesis import strategies as st
 from PySide6.QtGui import QImage
 
 from explorer.figures import Arrow, Axis, Figure, Heatmap, Points, RefLine, Series
-from explorer.render.files import export_canvas, offscreen_canvas
+from explorer.render import files
+from explorer.render.files import export_canvas
 from explorer.render.labels import _SPOTS, _box, place_labels
+
+
+@pytest.fixture
+def offscreen_canvas():
+    """Canvases drawn without a window, deleted before the test ends (a Qt widget that outlives the
+    QApplication crashes the interpreter at exit)."""
+    made = []
+
+    def make(fig, size=files.DEFAULT_SIZE):
+        made.append(files.offscreen_canvas(fig, size))
+        return made[-1]
+
+    yield make
+    for canvas in made:
+        files.dispose(canvas)
 
 
 def _red_pixels(path) -> int:
@@ -22,7 +38,7 @@ def _red_pixels(path) -> int:
     return int(((rgb[..., 0] > 150) & (rgb[..., 1] < 90) & (rgb[..., 2] < 90)).sum())
 
 
-def test_arrow_heads_scale_with_the_export_not_with_the_data(qapp, tmp_path, ui_fonts):
+def test_arrow_heads_scale_with_the_export_not_with_the_data(qapp, offscreen_canvas, tmp_path, ui_fonts):
     fig = Figure("map", "Analogy", Axis("x"), Axis("y"),
                  points=(Points("words", [0, 1, 5, 6], [0, 1, 0, 1]),),
                  arrows=(Arrow(0, 0, 1, 1, "#d00000"), Arrow(5, 0, 6, 1, "#d00000")))
@@ -38,7 +54,7 @@ def test_arrow_heads_scale_with_the_export_not_with_the_data(qapp, tmp_path, ui_
     assert counts[4] < 0.05 * 16 * 500 * 400
 
 
-def test_heatmaps_get_a_labelled_colour_bar_and_empty_figures_a_hint(qapp, ui_fonts):
+def test_heatmaps_get_a_labelled_colour_bar_and_empty_figures_a_hint(qapp, offscreen_canvas, ui_fonts):
     fig = Figure("h", "Heat", Axis("key"), Axis("query"),
                  heatmaps=(Heatmap("w", np.eye(3), "attention weight", nan_color="#c0c0c0"),))
     canvas = offscreen_canvas(fig)
@@ -52,7 +68,7 @@ def test_heatmaps_get_a_labelled_colour_bar_and_empty_figures_a_hint(qapp, ui_fo
     assert [label.text for _, label in canvas.legend.items] == ["loss"]  # the legend names it before training
 
 
-def test_the_legend_sits_below_the_plot_never_on_the_data(qapp, ui_fonts):
+def test_the_legend_sits_below_the_plot_never_on_the_data(qapp, offscreen_canvas, ui_fonts):
     x = np.arange(50.0)
     fig = Figure("c", "Curves", Axis("t"), Axis("y"),
                  series=tuple(Series(f"curve {i}", x, np.sin(x / 5 + i)) for i in range(3)))
@@ -62,7 +78,7 @@ def test_the_legend_sits_below_the_plot_never_on_the_data(qapp, ui_fonts):
     assert canvas.legend.isVisible() and not view.intersects(legend) and legend.top() >= view.bottom()
 
 
-def test_exports_carry_title_and_caption_unless_asked_not_to(qapp, tmp_path, ui_fonts):
+def test_exports_carry_title_and_caption_unless_asked_not_to(qapp, offscreen_canvas, tmp_path, ui_fonts):
     fig = Figure("c", "A long title " * 12, Axis("t"), Axis("y"), series=(Series("s", [0, 1], [0, 1]),),
                  caption="the deciding number: 0.42")
     canvas = offscreen_canvas(fig, (600, 400))
@@ -76,7 +92,7 @@ def test_exports_carry_title_and_caption_unless_asked_not_to(qapp, tmp_path, ui_
     assert "0.42" in svg and "A long title" in svg
 
 
-def test_csv_names_units_and_keeps_reference_lines(qapp, tmp_path):
+def test_csv_names_units_and_keeps_reference_lines(qapp, offscreen_canvas, tmp_path):
     fig = Figure("acc", "Accuracy", Axis("distance", "steps"), Axis("accuracy"),
                  series=(Series("LSTM", [1, 2], [0.9, 0.5]),), lines=(RefLine(0.125, "chance"),))
     canvas = offscreen_canvas(fig)
@@ -113,7 +129,7 @@ def test_figure_rejects_mismatched_data():
         Heatmap("h", [1, 2, 3], "value")
 
 
-def test_the_legend_follows_the_figures_order_and_the_colour_bar_its_plain_numbers(qapp, ui_fonts):
+def test_the_legend_follows_the_figures_order_and_the_colour_bar_its_plain_numbers(qapp, offscreen_canvas, ui_fonts):
     x = np.arange(3.0)
     first = Figure("f", "F", Axis("t"), Axis("y"), series=(Series("RNN", x, x), Series("LSTM", x, x)))
     canvas = offscreen_canvas(first)

@@ -25,6 +25,15 @@ def fit_canvas(canvas: FigureCanvas, width: int, height: int) -> None:
     canvas.ci.layout.activate()
 
 
+def dispose(canvas: FigureCanvas) -> None:
+    """Delete a canvas made without a window now (not later: no event loop may run before the interpreter
+    exits, and a widget that outlives the QApplication crashes it)."""
+    import shiboken6
+
+    if shiboken6.isValid(canvas):
+        shiboken6.delete(canvas)
+
+
 def offscreen_canvas(fig: Figure, size: tuple[int, int] = DEFAULT_SIZE) -> FigureCanvas:
     """A canvas that is never shown, drawing `fig` at `size` (needs a QApplication, e.g. offscreen)."""
     canvas = FigureCanvas()
@@ -96,4 +105,4 @@ def export_figure(fig: Figure, path: str | os.PathLike, fmt: str | None = None, 
     try:
         export_canvas(canvas, path, fmt, scale, with_text)
     finally:
-        canvas.deleteLater()
+        dispose(canvas)

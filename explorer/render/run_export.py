@@ -10,7 +10,7 @@ from ..state import TabState, state_for_kind
 from ..state.base import RunSource
 from .animation import image_to_rgb, write_animation
 from .canvas import FigureCanvas
-from .files import DEFAULT_SIZE, export_canvas, fit_canvas
+from .files import DEFAULT_SIZE, dispose, export_canvas, fit_canvas
 
 
 class ExportError(ValueError):
@@ -79,7 +79,7 @@ def export_figures(state: TabState, out: str | os.PathLike, fmt: str, names: lis
             if progress is not None:
                 progress(str(path))
     finally:
-        canvas.deleteLater()
+        dispose(canvas)
     return written
 
 
@@ -115,4 +115,4 @@ def animate_figure(state: TabState, name: str, path: str | os.PathLike, fps: flo
     try:
         return write_animation(images(), path, fps)
     finally:
-        canvas.deleteLater()
+        dispose(canvas)
