@@ -144,7 +144,7 @@ def test_the_legend_follows_the_figures_order_and_the_colour_bar_its_plain_numbe
 
 def test_palette_colour_zero_is_a_colour_not_a_default():
     from explorer.figures import curve_color
-    from explorer.render.canvas import _color
+    from explorer.render.elements import _color
 
     assert _color(0, index=1).name() == curve_color(0).lower()
     assert _color(None, index=1).name() == curve_color(1).lower()

@@ -26,7 +26,7 @@ def place_labels(anchors: Sequence[tuple[float, float, float]], sizes: Sequence[
     """
     placed: list[tuple[float, float, float, float]] = []
     out: list[tuple[float, float] | None] = []
-    for (x, y, r), (w, h) in zip(anchors, sizes):
+    for (x, y, r), (w, h) in zip(anchors, sizes, strict=True):
         choice = None
         for spot in _SPOTS:
             box = _box(x, y, r, w, h, spot)

@@ -1,6 +1,7 @@
 """A growing curve in a pyqtgraph plot, drawn min/max-decimated to the pixels it covers."""
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -103,10 +104,8 @@ class LiveCurve:
         """Take the line out of its plot and stop following the view."""
         vb = self.plot_item.getViewBox()
         for signal in (vb.sigXRangeChanged, vb.sigResized):
-            try:
+            with contextlib.suppress(RuntimeError, TypeError):
                 signal.disconnect(self._on_view_changed)
-            except (RuntimeError, TypeError):
-                pass
         self.plot_item.removeItem(self.item)
         legend = self.plot_item.legend
         if legend is not None:
