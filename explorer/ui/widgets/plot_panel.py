@@ -1,7 +1,6 @@
 """A plot with a title bar, log-axis toggles, an export menu, live curves, heatmaps and a hover readout."""
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Callable
@@ -9,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -31,21 +30,14 @@ from explorer.render.canvas import FigureCanvas
 from explorer.render.files import export_canvas
 from explorer.render.live_curve import LiveCurve
 from explorer.ui import theme
+from explorer.ui.widgets.hover_readout import HoverReadout
 
 DataProvider = Callable[[], tuple[list[str], np.ndarray]]
 PNG_SCALES = (1.0, 2.0, 4.0)
-HOVER_RADIUS_PX = 25.0
 _last_dir: str | None = None
 
 
-def _fmt(v: float) -> str:
-    """A number exactly as stored (integers without '.0')."""
-    if math.isfinite(v) and v.is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    return repr(v)
-
-
-class PlotPanel(QWidget):
+class PlotPanel(HoverReadout, QWidget):
     """A titled plot (a `FigureCanvas`) with a compact tool menu, live curves, heatmaps, hover readout and export.
 
     A panel either shows `Figure`s from a tab's state (`show_figure`: the same object the files are made from)
@@ -101,18 +93,7 @@ class PlotPanel(QWidget):
         self.plot_item.ctrl.logXCheck.toggled.connect(self._log_mode_changed)
         self.plot_item.ctrl.logYCheck.toggled.connect(self._log_mode_changed)
 
-        vb = self.plot_item.getViewBox()
-        self._readout = pg.TextItem(anchor=(0, 0))
-        self._readout.setParentItem(vb)
-        self._readout.setPos(6, 4)
-        self._readout.setZValue(1000)
-        self._readout.hide()
-        self._marker = pg.ScatterPlotItem(size=10, brush=None)
-        self._marker.setZValue(1000)
-        self.plot_item.addItem(self._marker, ignoreBounds=True)
-        self._marker.hide()
-        self.plot_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
-        self.plot_widget.installEventFilter(self)
+        self._build_hover()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -277,62 +258,6 @@ class PlotPanel(QWidget):
         """Catch up with data that arrived while hidden."""
         super().showEvent(event)
         self.redraw_if_visible()
-
-    # ----- hover readout
-    def eventFilter(self, watched, event) -> bool:
-        """The hover readout goes when the pointer leaves the plot."""
-        if watched is self.plot_widget and event.type() == QEvent.Type.Leave:
-            self._hide_hover()
-        return False
-
-    def _hide_hover(self) -> None:
-        self._readout.hide()
-        self._marker.hide()
-
-    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
-        vb = self.plot_item.getViewBox()
-        text = None
-        if vb.sceneBoundingRect().contains(scene_pos):
-            text = self._heatmap_readout(scene_pos) or self._curve_readout(vb.mapSceneToView(scene_pos))
-        if text is None:
-            self._readout.hide()
-            self._marker.hide()
-            return
-        self._readout.setText(text)
-        self._readout.show()
-
-    def _heatmap_readout(self, scene_pos: QPointF) -> str | None:
-        for name, item in reversed(list(self.heatmaps.items())):
-            image = item.image
-            if image is None or not item.isVisible():
-                continue
-            p = item.mapFromScene(scene_pos)
-            row, col = math.floor(p.y()), math.floor(p.x())
-            if 0 <= row < image.shape[0] and 0 <= col < image.shape[1]:
-                self._marker.hide()
-                return f"{name}  [row {row}, col {col}] = {float(image[row, col]):.6g}"
-        return None
-
-    def _curve_readout(self, view_pos: QPointF) -> str | None:
-        pixel = self.plot_item.getViewBox().viewPixelSize()
-        log_x, log_y = self.plot_item.ctrl.logXCheck.isChecked(), self.plot_item.ctrl.logYCheck.isChecked()
-        best = None
-        for name, curve in self.curves.items():
-            hit = curve.nearest(view_pos.x(), view_pos.y(), pixel_size=pixel)
-            if hit is None:
-                continue
-            xd = math.log10(hit[1]) if log_x else hit[1]
-            yd = math.log10(hit[2]) if log_y else hit[2]
-            dist = math.hypot((xd - view_pos.x()) / pixel[0], (yd - view_pos.y()) / pixel[1])
-            if dist <= HOVER_RADIUS_PX and (best is None or dist < best[0]):
-                best = (dist, name, hit, xd, yd)
-        if best is None:
-            self._marker.hide()
-            return None
-        _, name, (_index, x, y), xd, yd = best
-        self._marker.setData([xd], [yd], pen=self.curves[name].item.opts["pen"])
-        self._marker.show()
-        return f"{name}  x = {_fmt(x)}, y = {_fmt(y)}"
 
     # ----- theme
     def apply_style(self, style: FigureStyle) -> None:
