@@ -60,7 +60,7 @@ def test_training_from_the_ui_draws_the_loss_and_the_map(qtbot, window):
     tab = window.embeddings
     assert final.status == "finished"
     assert len(tab.loss_panel.figure.series[0].y) == final.step  # every step's loss reached the curve
-    snap = tab.view_state.snapshot
+    snap = tab.main_state.snapshot
     assert snap is not None and snap.coords.shape == (len(snap.words), 2)
     assert tab.cloud.point_words() == list(snap.words)  # every word is a point
     words = next(p for p in tab.map_panel.figure.points if p.name == "words")
@@ -69,7 +69,7 @@ def test_training_from_the_ui_draws_the_loss_and_the_map(qtbot, window):
     # the finished run was recorded and is now on the timeline
     assert tab.timeline.slider.isEnabled() and tab.timeline.slider.maximum() >= 1
     tab.timeline.set_index(0)
-    assert tab.view_state.snapshot.step == 0
+    assert tab.main_state.snapshot.step == 0
     qtbot.waitUntil(lambda: "at step 0 " in tab.map_panel.figure.title, timeout=5000)  # drawn at the next frame
 
 
@@ -109,7 +109,7 @@ def test_diverging_training_stops_with_a_message_and_the_app_goes_on(qtbot, wind
     tab = window.embeddings
     assert final.status == "diverged"
     assert tab.banner.isVisible() and "diverged" in tab.banner.text()
-    assert tab.view_state.snapshot is not None and not tab.map_panel.figure.is_empty  # the last good map stays
+    assert tab.main_state.snapshot is not None and not tab.map_panel.figure.is_empty  # the last good map stays
     assert _train(qtbot, window).status == "finished"  # and the app still trains
 
 
@@ -210,7 +210,7 @@ def test_search_analogy_and_vector_export_from_the_tab(qtbot, window, tmp_path):
     assert len(window.embeddings.map_panel.figure.arrows) == 2
     explorer.export_vectors("w2v", str(tmp_path / "v.txt"))
     words, vectors = read_word2vec_text(tmp_path / "v.txt")
-    snap = window.embeddings.view_state.snapshot
+    snap = window.embeddings.main_state.snapshot
     assert words == list(snap.words) and vectors.shape == snap.vectors.shape
     explorer.export_vectors("tsv", str(tmp_path / "v.tsv"), str(tmp_path / "meta.tsv"))
     meta = (tmp_path / "meta.tsv").read_text().splitlines()

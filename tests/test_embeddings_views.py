@@ -24,7 +24,7 @@ def _train(qtbot, tab, timeout=60000):
     with qtbot.waitSignal(tab.runner.ended, timeout=timeout) as ended:
         tab.controls.train_btn.click()
     assert ended.args[0].status == "finished", ended.args[0].message
-    snap = lambda: tab.view_state.snapshot  # noqa: E731
+    snap = lambda: tab.main_state.snapshot  # noqa: E731
     qtbot.waitUntil(lambda: snap() is not None and snap().step == ended.args[0].step, timeout=10000)
     return ended.args[0]
 
@@ -40,7 +40,7 @@ def test_cooccurrence_svd_trains_from_the_tab_with_heatmap_spectrum_and_map(qtbo
     tab.svd_form.set_value(SvdConfig(dim=10, window=2, min_count=2, heatmap_words=12))
     _train(qtbot, tab)
     assert tab.pages.currentWidget() is tab.svd_page
-    snap = tab.view_state.snapshot
+    snap = tab.main_state.snapshot
     qtbot.waitUntil(lambda: bool(tab.svd_page.heat_panel.figure.heatmaps), timeout=5000)
     heat = tab.svd_page.heat_panel.figure.heatmaps[0]
     assert heat.values.shape == (12, 12) and "log" in heat.scale_label
@@ -57,7 +57,7 @@ def test_cooccurrence_svd_trains_from_the_tab_with_heatmap_spectrum_and_map(qtbo
 def test_slow_projections_say_how_many_words_they_show_and_custom_axes_follow_the_pairs(qtbot, tab):
     tab.w2v_form.set_value(TINY)
     _train(qtbot, tab)
-    snap = tab.view_state.snapshot
+    snap = tab.main_state.snapshot
     n_words = len(snap.words)
     tab.sample_box.setValue(60)
     tab.projection_box.setCurrentText("t-SNE")
@@ -87,7 +87,7 @@ def test_trails_follow_a_marked_word_across_snapshots(qtbot, tab):
     i = tab.explorer.index["king"]
     for index in range(tab.timeline.slider.maximum() + 1):  # replay: the map moves snapshot by snapshot
         tab.timeline.set_index(index)
-    trail = tab.view_state.trail(i)
+    trail = tab.main_state.trail(i)
     assert len(trail) >= 3 and np.ptp(trail, axis=0).max() > 0
     qtbot.waitUntil(lambda: bool(tab.map_panel.figure.segments), timeout=5000)
     newest = tab.map_panel.figure.segments[0]
@@ -106,11 +106,11 @@ def test_negative_sampling_page_shows_pulls_and_pushes_for_the_searched_word(qtb
     roles = [r[0] for r in rows]
     assert "positive" in roles and "negative" in roles and all(r[3] >= 0 for r in rows)
     unigram, noise = page.noise_panel.figure.series
-    assert len(noise.y) == len(tab.view_state.snapshot.words)
+    assert len(noise.y) == len(tab.main_state.snapshot.words)
     assert noise.y[0] < unigram.y[0]  # the noise distribution is flatter: the top word's share shrinks
 
 
-def test_two_methods_side_by_side_with_neighbour_quality_by_frequency(qtbot, tab):
+def test_two_methods_side_by_side_with_neighbour_quality_by_frequency(qtbot, app_window, tab, tmp_path):
     tab.pages.setCurrentWidget(tab.compare_page)
     tab.compare_form.set_value(EmbeddingCompareConfig(method_a="skip-gram", method_b="CBOW", dim=16, window=2,
                                                       min_count=2, epochs=1))
@@ -130,6 +130,8 @@ def test_two_methods_side_by_side_with_neighbour_quality_by_frequency(qtbot, tab
     assert tab.timeline.slider.maximum() + 1 == len(state.source.steps) >= 2
     tab.timeline.set_index(0)
     assert state.snapshot.step == 0 and len(state.metrics.column("loss:a")) > 0  # the curves stay
+    written = app_window.export_all_figures(str(tmp_path), "csv")  # File > Export all figures: the run on show
+    assert sorted(p.rsplit("/", 1)[1] for p in written) == sorted(f"{n}.csv" for n in state.figure_names)
 
 
 def test_evaluation_files_and_the_builtin_score(qtbot, tab, tmp_path):
@@ -178,13 +180,13 @@ def test_the_panels_show_the_figures_the_state_builds_and_a_new_corpus_clears_th
     _train(qtbot, tab)
     tab.explorer.look_up("king")
     qtbot.waitUntil(lambda: _shown(tab.map_panel, "nearest neighbours").x.size == 10, timeout=5000)
-    built = tab.view_state.figure("map")
+    built = tab.main_state.figure("map")
     shown = tab.map_panel.figure
     assert shown.title == built.title and shown.caption == built.caption
     for name in ("words", "searched word", "nearest neighbours"):
         np.testing.assert_array_equal(_shown(tab.map_panel, name).x, next(p for p in built.points if p.name == name).x)
     np.testing.assert_array_equal(tab.cloud.positions()[:, 0], _shown(tab.map_panel, "words").x)
-    np.testing.assert_array_equal(tab.loss_panel.figure.series[0].y, tab.view_state.figure("loss").series[0].y)
+    np.testing.assert_array_equal(tab.loss_panel.figure.series[0].y, tab.main_state.figure("loss").series[0].y)
     path = tmp_path / "other.txt"
     path.write_text("the cat sat on the mat and the dog sat on the log . " * 200)
     with qtbot.waitSignal(app_window.state.corpusAdded, timeout=10000):
@@ -197,7 +199,7 @@ def test_the_panels_show_the_figures_the_state_builds_and_a_new_corpus_clears_th
                     timeout=10000)
     assert "not in the vocabulary" in tab.explorer.message.text()
     qtbot.waitUntil(lambda: _shown(tab.map_panel, "nearest neighbours").x.size == 0, timeout=5000)
-    assert set(tab.view_state.words) <= {"the", "cat", "sat", "on", "mat", "and", "dog", "log", "."}
+    assert set(tab.main_state.words) <= {"the", "cat", "sat", "on", "mat", "and", "dog", "log", "."}
 
 
 def test_open_run_replaces_the_map_the_curves_and_the_timeline(qtbot, app_window, tab, tmp_path):
@@ -212,7 +214,7 @@ def test_open_run_replaces_the_map_the_curves_and_the_timeline(qtbot, app_window
     run_to_end(SvdJob(SvdConfig(dim=6, window=2, min_count=2, heatmap_words=8), "cpu"),
                recorder=RunRecorder(folder, max_snapshots=4))
     assert app_window.open_run(str(folder), show_dialogs=False)
-    state = tab.view_state
+    state = tab.main_state
     n = len(open_run(folder).snapshot_paths)
     assert state.source is not None and tab.timeline.slider.maximum() + 1 == len(state.source.steps) == n
     assert tab.family_box.currentIndex() == 1  # the form shows the run's method

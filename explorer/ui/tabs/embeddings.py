@@ -51,9 +51,9 @@ class EmbeddingsTab(JobTab):
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
-        self.view_state = EmbeddingsState()
-        self.compare_state = EmbeddingCompareState()
-        self._run_state = self.view_state  # the state whose run the timeline scrubs
+        self.main_state = EmbeddingsState()  # word2vec and co-occurrence + SVD runs
+        self.compare_state = EmbeddingCompareState()  # comparisons
+        self._run_state = self.main_state  # the state whose run the timeline scrubs
         self.tasks = TaskRunner(self)
         self._dirty: set[tuple[str, str]] = set()
         self._projecting: tuple | None = None
@@ -93,7 +93,7 @@ class EmbeddingsTab(JobTab):
         left_lay.addWidget(params)
         left_lay.addWidget(self._projection_group())
         left_lay.addWidget(self.info)
-        self.explorer = WordExplorer(self.view_state)
+        self.explorer = WordExplorer(self.main_state)
         explore = QGroupBox("Explore the vectors")
         QVBoxLayout(explore).addWidget(self.explorer)
         left_lay.addWidget(explore)
@@ -101,10 +101,10 @@ class EmbeddingsTab(JobTab):
 
         self.map_panel, self.loss_panel = PlotPanel("Embedding map"), PlotPanel("Training loss")
         self.cloud = install_cloud(self.map_panel.canvas)  # the live map's fast path (see embedding_map.py)
-        self.cloud.names = lambda i: self.view_state.words[i] if i < len(self.view_state.words) else ""
+        self.cloud.names = lambda i: self.main_state.words[i] if i < len(self.main_state.words) else ""
         self.map_panel.canvas.pointClicked.connect(self._point_clicked)
         self.map_panel.plot_item.getViewBox().sigRangeChangedManually.connect(
-            lambda *_: self.view_state.set_follow(False))
+            lambda *_: self.main_state.set_follow(False))
         self.main_panel = self.map_panel
         plots = QSplitter(Qt.Orientation.Vertical)
         plots.addWidget(self.map_panel)
@@ -140,7 +140,7 @@ class EmbeddingsTab(JobTab):
         # live views may take ~9% of the time together (the UI holds the GIL while it paints)
         self.frames = FrameBudget(self._draw_dirty, share=0.06, parent=self)
         self.loss_frames = FrameBudget(lambda: self._draw_dirty(loss=True), max_fps=10, share=0.03, parent=self)
-        for which, st in (("main", self.view_state), ("compare", self.compare_state)):
+        for which, st in (("main", self.main_state), ("compare", self.compare_state)):
             st.changed.connect(lambda names, w=which: self._state_changed(w, names))
             st.message.connect(self.show_banner)
         self.runner.snapshotReady.connect(self._on_snapshot)
@@ -150,6 +150,11 @@ class EmbeddingsTab(JobTab):
         self._projection_changed()
         self._state_changed("main", ())
         self.compare_state.reset(self.compare_form.value())  # names the methods before a run
+
+    @property
+    def view_state(self):
+        """The state of the run on show (the one the timeline scrubs and File > Export all figures writes)."""
+        return self._run_state
 
     def _projection_group(self) -> QGroupBox:
         box = QGroupBox("Projection to 2-D")
@@ -161,10 +166,10 @@ class EmbeddingsTab(JobTab):
         self.sample_box = QSpinBox()
         self.sample_box.setRange(10, 1_000_000)
         self.sample_box.setSingleStep(500)
-        self.sample_box.setValue(self.view_state.sample_size)
+        self.sample_box.setValue(self.main_state.sample_size)
         self.sample_box.setToolTip("How many of the most frequent words the slower projections place")
         self.axis1_edit, self.axis2_edit = QLineEdit(), QLineEdit()
-        for edit, pair in zip((self.axis1_edit, self.axis2_edit), self.view_state.axis_words, strict=True):
+        for edit, pair in zip((self.axis1_edit, self.axis2_edit), self.main_state.axis_words, strict=True):
             edit.setPlaceholderText(" ".join(pair))
             edit.setToolTip("Two words: the axis runs from the first to the second")
             edit.returnPressed.connect(self._projection_changed)
@@ -181,7 +186,7 @@ class EmbeddingsTab(JobTab):
         self._projection_form = form
         self.projection_box.currentTextChanged.connect(lambda _t: self._projection_changed())
         self.sample_box.editingFinished.connect(self._projection_changed)
-        self.trails_box.toggled.connect(self.view_state.set_trails)
+        self.trails_box.toggled.connect(self.main_state.set_trails)
         return box
 
     # -- widgets -> state ----------------------------------------------------------------------------------
@@ -199,26 +204,26 @@ class EmbeddingsTab(JobTab):
                              (self.axis2_edit, custom)):
             self._projection_form.setRowVisible(widget, show)
         if custom:
-            self.view_state.set_axes(*(e.text() or e.placeholderText() for e in (self.axis1_edit, self.axis2_edit)))
-        self.view_state.set_projection(method, self.sample_box.value())
+            self.main_state.set_axes(*(e.text() or e.placeholderText() for e in (self.axis1_edit, self.axis2_edit)))
+        self.main_state.set_projection(method, self.sample_box.value())
 
     def _point_clicked(self, name: str, index: int) -> None:
         """A click on a word of the map searches it."""
-        words = self.view_state.words
+        words = self.main_state.words
         if name == "words" and index < len(words):
             self.explorer.look_up(words[index])
 
     # -- state -> panels -----------------------------------------------------------------------------------
     def _state_changed(self, which: str, names: tuple[str, ...]) -> None:
-        st = self.view_state if which == "main" else self.compare_state
+        st = self.main_state if which == "main" else self.compare_state
         names = names or (st.ALL_FIGURES if which == "main" else st.figure_names)
         self._dirty.update((which, n) for n in names)
         if which == "main" and "map" in names:
             self._dirty.add(("main", "explorer"))
             self._request_projection()
-            self.projection_note.setText(self.view_state.projection_note)
-            if self.view_state.query != self._focus:
-                self._focus = self.view_state.query
+            self.projection_note.setText(self.main_state.projection_note)
+            if self.main_state.query != self._focus:
+                self._focus = self.main_state.query
                 if self._mine() and self.runner.is_active() and isinstance(self.runner.job, Word2VecJob):
                     self.runner.set_live("focus_word", self._focus)
         if self.isVisible():
@@ -236,9 +241,9 @@ class EmbeddingsTab(JobTab):
             if name == "explorer":
                 self._dirty.discard((which, name))
                 self.explorer.refresh()
-                self.eval_page.set_snapshot(self.view_state.snapshot, self._builtin_analogies())
+                self.eval_page.set_snapshot(self.main_state.snapshot, self._builtin_analogies())
                 continue
-            st, panels = (self.view_state, self.panels) if which == "main" else \
+            st, panels = (self.main_state, self.panels) if which == "main" else \
                 (self.compare_state, self.compare_page.panels)
             panel = panels[name]
             if panel.isVisible():
@@ -251,7 +256,7 @@ class EmbeddingsTab(JobTab):
 
     def _request_projection(self) -> None:
         """Run the slower projection the map needs in the background: one at a time, the newest snapshot next."""
-        request = self.view_state.projection_request()
+        request = self.main_state.projection_request()
         if request is None:
             return
         if self.tasks.busy("projection") and self._projecting == request.key[:3]:
@@ -264,9 +269,9 @@ class EmbeddingsTab(JobTab):
 
     def _projected(self, key: tuple, result, error: str = "") -> None:
         if error:
-            self.view_state.set_projection_error(key, error)
+            self.main_state.set_projection_error(key, error)
         else:
-            self.view_state.set_projection_result(key, result)
+            self.main_state.set_projection_result(key, result)
         if self._projection_due:
             self._projection_due = False
             self._request_projection()
@@ -275,7 +280,7 @@ class EmbeddingsTab(JobTab):
         """Export figure `name` over the recorded run's snapshots (a panel's Export > Animation)."""
         from ...render.run_export import animate_figure
 
-        st = self.view_state if which == "main" else self.compare_state
+        st = self.main_state if which == "main" else self.compare_state
         if st.source is None:
             self.show_banner("Animations need a recorded run: train one (it is recorded) or open one first.")
             return
@@ -287,7 +292,7 @@ class EmbeddingsTab(JobTab):
             st.select(self.timeline.index)
 
     def _builtin_analogies(self):
-        cfg = self.view_state.config
+        cfg = self.main_state.config
         return synthetic_analogies() if getattr(cfg, "corpus", "") == "builtin:synthetic" else ()
 
     # -- training -----------------------------------------------------------------------------------------
@@ -298,13 +303,13 @@ class EmbeddingsTab(JobTab):
         config = self.form.value()
         config.corpus = self.corpus_spec()
         if isinstance(config, Word2VecConfig):
-            config.focus_word = self.view_state.query
+            config.focus_word = self.main_state.query
             job, what = Word2VecJob(config, self.state.device), config.method + (
                 "" if config.objective == "negative sampling" else f" ({config.objective})")
         else:
             job, what = SvdJob(config, self.state.device), "co-occurrence + SVD"
             self.pages.setCurrentWidget(self.svd_page)
-        self._start(job, self.view_state, f"Setting up {what} on {self.corpus_box.currentText()}…")
+        self._start(job, self.main_state, f"Setting up {what} on {self.corpus_box.currentText()}…")
 
     def start_comparison(self) -> None:
         """Train the two methods chosen on the Compare page, on the corpus chosen on the left."""
@@ -342,12 +347,12 @@ class EmbeddingsTab(JobTab):
         elif isinstance(snap, EmbeddingSnapshot):
             if snap.step == 0:
                 job = self.runner.job
-                self.view_state.planned_steps = job.total_steps
+                self.main_state.planned_steps = job.total_steps
                 batch = getattr(job.config, "batch_size", None)
                 self.info.setText(f"{len(snap.words):,} words in the vocabulary; {job.total_steps:,} steps"
                                   + (f" of {batch} pairs" if batch else "")
                                   + f"; corpus: {getattr(job, 'corpus_name', '')}.")
-            self.view_state.take_snapshot(snap)
+            self.main_state.take_snapshot(snap)
 
     def _on_status(self, status: str) -> None:
         if self._mine() and status in ("running", "paused"):
@@ -368,7 +373,7 @@ class EmbeddingsTab(JobTab):
             self.compare_form.set_value(cfg)
             self.pages.setCurrentWidget(self.compare_page)
         else:
-            st = self.view_state
+            st = self.main_state
             svd = isinstance(cfg, SvdConfig)
             what = (f"co-occurrence + SVD, dim {cfg.dim}, window {cfg.window}" if svd else
                     f"{cfg.method}, dim {cfg.dim}, window {cfg.window}")
