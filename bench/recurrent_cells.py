@@ -25,7 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.models.recurrent import CELLS, RecurrentNet
+from explorer.models.recurrent import CELLS
+from explorer.models.recurrent_net import RecurrentNet
 
 
 class TorchNet(nn.Module):

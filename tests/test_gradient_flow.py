@@ -12,7 +12,7 @@ from explorer.analysis.gradient_flow import (
     top_singular_values,
 )
 from explorer.data.recurrent_tasks import CopyTask
-from explorer.models.recurrent import RecurrentNet
+from explorer.models.recurrent_net import RecurrentNet
 
 
 @pytest.mark.parametrize("a", [0.5, 1.5, -0.8])

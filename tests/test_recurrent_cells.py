@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.models.recurrent import CELLS, GRUCell, LSTMCell, RecurrentNet, RNNCell
+from explorer.models.recurrent import CELLS, GRUCell, LSTMCell, RNNCell
+from explorer.models.recurrent_net import RecurrentNet
 
 
 def _inputs(n=5, d=4, h=6, seed=0):

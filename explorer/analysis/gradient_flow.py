@@ -127,7 +127,7 @@ def initial_gradient_flow(cell: str, activation: str, hidden: int, length: int, 
     random symbols out of `vocab` and a random target for the last step's cross-entropy."""
     import torch
 
-    from ..models.recurrent import RecurrentNet
+    from ..models.recurrent_net import RecurrentNet
 
     torch.manual_seed(seed)
     model = RecurrentNet(cell, vocab, hidden, vocab, activation, weight_scale, forget_bias)

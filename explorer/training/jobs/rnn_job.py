@@ -138,7 +138,7 @@ def make_task(config: RnnConfig, device="cpu", ctx: JobContext | None = None):
 
 def build_model(config: RnnConfig, vocab_size: int, out_dim: int, input_table=None):
     """The RecurrentNet of a config (seed torch first for a reproducible initialisation)."""
-    from ...models.recurrent import RecurrentNet
+    from ...models.recurrent_net import RecurrentNet
 
     return RecurrentNet(config.cell, vocab_size, config.hidden, out_dim, config.activation, config.weight_scale,
                         config.forget_bias, input_table)
