@@ -258,7 +258,7 @@ class Figure:
             rows.append(r)
 
         for s in self.series:
-            for x, y in zip(s.x.tolist(), s.y.tolist()):
+            for x, y in zip(s.x.tolist(), s.y.tolist(), strict=True):
                 row("series", s.name, x, y)
         for h in self.heatmaps:
             xs, ys = h.cell_centres()
@@ -268,10 +268,10 @@ class Figure:
                     row("heatmap", h.name, xc, yc, {h.scale_label: v if math.isfinite(v) else ""})
         for p in self.points:
             names = dict(p.labels)
-            for i, (x, y) in enumerate(zip(p.x.tolist(), p.y.tolist())):
+            for i, (x, y) in enumerate(zip(p.x.tolist(), p.y.tolist(), strict=True)):
                 row("point", f"{p.name}: {names[i]}" if i in names else p.name, x, y)
         for b in self.bars:
-            for x, h in zip(b.x.tolist(), b.height.tolist()):
+            for x, h in zip(b.x.tolist(), b.height.tolist(), strict=True):
                 row("bar", b.name, x, h)
         for a in self.arrows:
             row("arrow start", a.label, a.x0, a.y0)

@@ -1,7 +1,12 @@
 """Imports every tab's state so that each registers the kinds of run it shows."""
-from . import convolution  # noqa: F401
-from . import measurements  # noqa: F401
-from . import finetune, gpt  # noqa: F401
-from . import recurrent, recurrent_distance  # noqa: F401
-from . import embedding_compare, embeddings  # noqa: F401
-from . import attention  # noqa: F401
+from . import (  # noqa: F401 - imported for their registration
+    attention,
+    convolution,
+    embedding_compare,
+    embeddings,
+    finetune,
+    gpt,
+    measurements,
+    recurrent,
+    recurrent_distance,
+)

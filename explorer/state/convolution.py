@@ -129,8 +129,7 @@ class ConvolutionState(TabState):
         grid_x = np.tile(np.arange(length, dtype=float), layers + 1)
         grid_y = np.repeat(np.arange(layers + 1, dtype=float), length)
         first = f"positions {shift}–{shift + length - 1}" if length < cfg.seq_len else "all positions"
-        ticks = ((0.0, "input"),) + tuple((float(i), f"layer {i}") for i in range(1, layers)) + \
-            ((float(layers), "output"),)
+        ticks = ((0.0, "input"), *tuple((float(i), f"layer {i}") for i in range(1, layers)), (float(layers), "output"))
         return Figure(
             "connections", f"Connections reaching output t = {t} ({first}; click a top node)",
             x=Axis("position", range=(-0.5 + shift, length - 0.5 + shift)),
@@ -222,7 +221,8 @@ class ConvolutionState(TabState):
                               row_name="snapshot", col_name="input position"),),
             caption=f"{len(steps)} snapshots, steps {first:,}–{steps[-1]:,}",
             data=Table(("training step", "input position relative to t", "|∂y_t/∂x_s| (share of the largest)"),
-                       [(s, j - self._erf_t, float(v)) for s, row in zip(steps, rows) for j, v in enumerate(row)]))
+                       [(s, j - self._erf_t, float(v)) for s, row in zip(steps, rows, strict=True)
+                        for j, v in enumerate(row)]))
 
     def accuracy_figure(self) -> Figure:
         snap = self.snapshot

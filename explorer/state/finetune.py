@@ -169,7 +169,7 @@ class FinetuneState(WaysMixin, RunHistory):
         rows = []
         if snap is not None:
             title += f" (step {snap.step:,})"
-            frozen = [g for g, f in zip(groups, snap.frozen) if f]
+            frozen = [g for g, f in zip(groups, snap.frozen, strict=False) if f]
             parts = []
             if frozen and "frozen" in ways:
                 k = ways.index("frozen")
@@ -209,7 +209,8 @@ class FinetuneState(WaysMixin, RunHistory):
         title = "Linear probe of each layer on the task, before and after fine-tuning"
         caption = ""
         if before.size:
-            caption = "Before: " + ", ".join(f"{g} {_pct(v)}" for g, v in zip(groups, before.tolist())) + ". "
+            pairs = zip(groups, before.tolist(), strict=False)
+            caption = "Before: " + ", ".join(f"{g} {_pct(v)}" for g, v in pairs) + ". "
             if has_after:
                 caption += "After, best layer: " + "; ".join(
                     f"{way_label(w, lower)} {_pct(np.nanmax(after[i]))} ({groups[int(np.nanargmax(after[i]))]})"
@@ -227,7 +228,7 @@ class FinetuneState(WaysMixin, RunHistory):
             lines=() if chance is None else (RefLine(chance, f"chance {chance:.0%}"),), caption=caption,
             hint="Fine-tune first: what each layer knows.",
             data=Table(("layer output", "model", "probe accuracy (fraction)"),
-                       [(g, s.name, float(v)) for s in series for g, v in zip(groups, s.y.tolist())]
+                       [(g, s.name, float(v)) for s in series for g, v in zip(groups, s.y.tolist(), strict=False)]
                        + ([("", "chance (reference line)", chance)] if chance else [])))
 
     def attention_figure(self, after: bool) -> Figure:

@@ -139,7 +139,7 @@ class GenerationState:
             x=Axis("sequence length T", "tokens", log=True, ticks=log_ticks(n)),
             y=Axis("time", "s", log=True),
             series=tuple(Series(name, n, v, color=curve_color(i), symbol="o", symbol_size=6)
-                         for i, (name, v) in enumerate(zip(CURVES, values))),
+                         for i, (name, v) in enumerate(zip(CURVES, values, strict=False))),
             caption=self.verdict(),
             hint="Press Measure to time training against generation.",
             data=Table(("sequence length T (tokens)", "training step over batch × T positions (s)",

@@ -6,6 +6,7 @@ never waits for anyone else's work, and the UI thread never blocks on it. Errors
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
 from collections.abc import Callable
@@ -50,10 +51,8 @@ class _Job(QRunnable):
             r.cancel.set()
         except Exception as exc:  # noqa: BLE001 - reported to the tab as a message
             result, error = None, f"{type(exc).__name__}: {exc}"
-        try:
+        with contextlib.suppress(RuntimeError):  # RuntimeError: the runner is gone (window closed)
             self.relay.finished.emit(r, result, error)
-        except RuntimeError:  # the runner is gone (window closed)
-            pass
 
 
 class TaskRunner(QObject):

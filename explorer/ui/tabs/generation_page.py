@@ -4,7 +4,7 @@ the tab's TaskRunner; the panel shows `GenerationState`'s figure (its verdict in
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget
@@ -20,7 +20,7 @@ TASK = "generation"
 def gen_lengths(longest: int) -> list[int]:
     """Lengths of the measurement: powers of two from 8, and the longest itself."""
     out = [2**p for p in range(3, 16) if 2**p < longest]
-    return out + [longest]
+    return [*out, longest]
 
 
 class _Progress(QObject):

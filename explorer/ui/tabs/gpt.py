@@ -370,7 +370,7 @@ class GptTab(JobTab):
         if view_state is not None:
             view_state.select(index)
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         window = self.window()
         if window is not self and not window.property("gptFilter"):
@@ -378,7 +378,7 @@ class GptTab(JobTab):
             window.setProperty("gptFilter", True)
         self._draw_dirty()
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+    def eventFilter(self, obj, event) -> bool:
         if event.type() == QEvent.Type.Close:
             self.shutdown()
         return False

@@ -1,6 +1,8 @@
 """What every training tab shares: one job at a time through the app's runner, a message banner, replay."""
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QScrollArea, QWidget
 
@@ -74,10 +76,8 @@ class JobTab(QWidget):
             self.state.message.emit(tick.message, 10000)
         self.job_ended(tick)
         if self._live_folder is not None and tick.status != "failed":
-            try:  # what the run drew is on screen already: only its timeline is new
+            with contextlib.suppress(RunError):  # what the run drew is on screen already: only its timeline is new
                 self.show_run(open_run(self._live_folder, with_metrics=False), keep_curve=True)
-            except RunError:
-                pass
 
     def job_ended(self, tick: Tick) -> None:
         """Hook: a job of this tab ended (before its run is offered for replay)."""

@@ -334,7 +334,7 @@ class RecurrentTab(JobTab):
         self.timeline.set_steps(record.snapshot_steps(), title="recorded run", emit=False)
         self._draw_dirty()  # asked for by the user: drawn at once
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._dirty:
             self._draw_dirty()

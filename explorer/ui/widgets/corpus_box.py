@@ -1,7 +1,7 @@
 """The corpus chooser the training tabs share: the built-in corpora, every file opened so far, and "Open…"."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
 
