@@ -41,7 +41,7 @@ def loss_figure(metrics: Any, cfg: Any, snap: Any, end: float | None, planned_st
     title = "Training loss" + (f" of {cfg.method}, {objective}" if hasattr(cfg, "method") else "")
     what = "per pair" if getattr(cfg, "method", "skip-gram") == "skip-gram" else "per example"
     return Figure("loss", title, x=Axis("training step", range=(0.0, float(planned_steps)) if planned_steps else None),
-                  y=Axis(f"loss {what}", "nats", range=(0.0, 1.15 * top) if top > 0 else None),
+                  y=Axis(f"loss {what}", "nats", range=(0.0, 1.3 * top) if top > 0 else None),
                   series=(Series("loss", x, y, color=0),), lines=(start,) if start else (), caption=caption,
                   hint="Press Train to see the loss.")
 
