@@ -285,9 +285,7 @@ class AttentionTab(JobTab):
         cfg.corpus = self.corpus_box.currentData()
         text = self.text_edit.text()
         cfg.probe_text = text if self.record_box.isChecked() and text else ""
-        job = GptJob(cfg, self.state.device)
-        if cfg.corpus in self.state.corpora:
-            job.preloaded_corpus = self.state.corpora[cfg.corpus]
+        job = GptJob(cfg, self.state.device)  # a corpus in memory reaches it through the runner's context
         self.show_banner("")
         self.timeline.set_steps([])
         self._record = None
