@@ -1,6 +1,7 @@
-"""The Embeddings tab's second-level pages: negative sampling, co-occurrence + SVD, comparison, evaluation.
+"""The Embeddings tab's projection choice (side panel) and its pages: negative sampling, co-occurrence + SVD,
+comparison, evaluation.
 
-Each page is a layout of panels that show the figures of the tab's state (the tab binds them); the evaluation
+Each page is a layout of panels that show the figures of the tab's states (the tab binds them); the evaluation
 page scores the vectors on show in the tab's background runner.
 """
 from __future__ import annotations
@@ -8,22 +9,77 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QFileDialog,
+    QFormLayout,
     QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from ...analysis.projection import PROJECTIONS
 from ...state.embedding_pages import evaluate_vectors
-from ...state.embeddings import has_vectors
+from ...state.embeddings import CUSTOM_AXES, EmbeddingsState, has_vectors
 from ..tasks import TaskRunner
 from ..widgets.embedding_map import install_cloud
 from ..widgets.plot_panel import PlotPanel
+
+
+class ProjectionBox(QGroupBox):
+    """How the map places the words: PCA, a slower projection of the most frequent, or two word-pair axes."""
+
+    def __init__(self, state: EmbeddingsState, parent: QWidget | None = None) -> None:
+        super().__init__("Projection to 2-D", parent)
+        self.state = state
+        self.projection_box = QComboBox()
+        self.projection_box.addItems([*PROJECTIONS, CUSTOM_AXES])
+        self.projection_box.setToolTip("PCA shows every word at once; t-SNE and the others show the N most "
+                                       "frequent words (N below); custom axes use two word-pair directions")
+        self.sample_box = QSpinBox()
+        self.sample_box.setRange(10, 1_000_000)
+        self.sample_box.setSingleStep(500)
+        self.sample_box.setValue(state.sample_size)
+        self.sample_box.setToolTip("How many of the most frequent words the slower projections place")
+        self.axis1_edit, self.axis2_edit = QLineEdit(), QLineEdit()
+        for edit, pair in zip((self.axis1_edit, self.axis2_edit), state.axis_words, strict=True):
+            edit.setPlaceholderText(" ".join(pair))
+            edit.setToolTip("Two words: the axis runs from the first to the second")
+            edit.returnPressed.connect(self.apply)
+        self.trails_box = QCheckBox("Fading trails of the marked words")
+        self.trails_box.setToolTip("Show where the searched word and its neighbours came from over the last "
+                                   "snapshots")
+        self.projection_note = QLabel("")
+        self.projection_note.setWordWrap(True)
+        self.form = QFormLayout(self)
+        for label, widget in (("Method", self.projection_box), ("Words shown", self.sample_box),
+                              ("x axis", self.axis1_edit), ("y axis", self.axis2_edit)):
+            self.form.addRow(label, widget)
+        self.form.addRow(self.trails_box)
+        self.form.addRow(self.projection_note)
+        self.projection_box.currentTextChanged.connect(lambda _t: self.apply())
+        self.sample_box.editingFinished.connect(self.apply)
+        self.trails_box.toggled.connect(state.set_trails)
+        self.apply()
+
+    def apply(self) -> None:
+        """Hand the choice to the state (the map and the note follow)."""
+        method = self.projection_box.currentText()
+        custom = method == CUSTOM_AXES
+        for widget, show in ((self.sample_box, method not in ("PCA", CUSTOM_AXES)), (self.axis1_edit, custom),
+                             (self.axis2_edit, custom)):
+            self.form.setRowVisible(widget, show)
+        if custom:
+            self.state.set_axes(*(e.text() or e.placeholderText() for e in (self.axis1_edit, self.axis2_edit)))
+        self.state.set_projection(method, self.sample_box.value())
 
 
 class NegativeSamplingPage(QWidget):

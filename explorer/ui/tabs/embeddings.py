@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QSpinBox,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -19,10 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...analysis.projection import PROJECTIONS
 from ...data.synthetic import synthetic_analogies
 from ...state.embedding_compare import EmbeddingCompareState
-from ...state.embeddings import CUSTOM_AXES, EmbeddingsState, run_projection
+from ...state.embeddings import EmbeddingsState, run_projection
 from ...training.jobs.embedding_compare_job import EmbeddingCompareConfig, EmbeddingCompareJob, EmbeddingCompareSnapshot
 from ...training.jobs.svd_job import SvdConfig, SvdJob
 from ...training.jobs.word2vec_job import EmbeddingSnapshot, Word2VecConfig, Word2VecJob
@@ -38,7 +34,7 @@ from ..widgets.param_form import ParamForm
 from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
 from ..widgets.word_explorer import WordExplorer
-from .embedding_pages import ComparePage, EvaluationPage, NegativeSamplingPage, SvdPage
+from .embedding_pages import ComparePage, EvaluationPage, NegativeSamplingPage, ProjectionBox, SvdPage
 from .job_tab import JobTab, run_source, side_panel
 
 FAMILIES = ("word2vec (predict the context)", "co-occurrence + SVD (count, then factorise)")
@@ -91,7 +87,10 @@ class EmbeddingsTab(JobTab):
         params_lay.addWidget(self.form_stack)
         left_lay.addWidget(corpus_group)
         left_lay.addWidget(params)
-        left_lay.addWidget(self._projection_group())
+        self.projection = ProjectionBox(self.main_state)
+        for name in ("projection_box", "sample_box", "axis1_edit", "axis2_edit", "trails_box", "projection_note"):
+            setattr(self, name, getattr(self.projection, name))  # the tab's own widgets, as the tests drive them
+        left_lay.addWidget(self.projection)
         left_lay.addWidget(self.info)
         self.explorer = WordExplorer(self.main_state)
         explore = QGroupBox("Explore the vectors")
@@ -147,7 +146,6 @@ class EmbeddingsTab(JobTab):
         self.runner.progress.connect(self._on_progress)
         self.runner.statusChanged.connect(self._on_status)
         self._family_changed(0)
-        self._projection_changed()
         self._state_changed("main", ())
         self.compare_state.reset(self.compare_form.value())  # names the methods before a run
 
@@ -156,39 +154,6 @@ class EmbeddingsTab(JobTab):
         """The state of the run on show (the one the timeline scrubs and File > Export all figures writes)."""
         return self._run_state
 
-    def _projection_group(self) -> QGroupBox:
-        box = QGroupBox("Projection to 2-D")
-        form = QFormLayout(box)
-        self.projection_box = QComboBox()
-        self.projection_box.addItems([*PROJECTIONS, CUSTOM_AXES])
-        self.projection_box.setToolTip("PCA shows every word at once; t-SNE and the others show the N most "
-                                       "frequent words (N below); custom axes use two word-pair directions")
-        self.sample_box = QSpinBox()
-        self.sample_box.setRange(10, 1_000_000)
-        self.sample_box.setSingleStep(500)
-        self.sample_box.setValue(self.main_state.sample_size)
-        self.sample_box.setToolTip("How many of the most frequent words the slower projections place")
-        self.axis1_edit, self.axis2_edit = QLineEdit(), QLineEdit()
-        for edit, pair in zip((self.axis1_edit, self.axis2_edit), self.main_state.axis_words, strict=True):
-            edit.setPlaceholderText(" ".join(pair))
-            edit.setToolTip("Two words: the axis runs from the first to the second")
-            edit.returnPressed.connect(self._projection_changed)
-        self.trails_box = QCheckBox("Fading trails of the marked words")
-        self.trails_box.setToolTip("Show where the searched word and its neighbours came from over the last "
-                                   "snapshots")
-        self.projection_note = QLabel("")
-        self.projection_note.setWordWrap(True)
-        for label, widget in (("Method", self.projection_box), ("Words shown", self.sample_box),
-                              ("x axis", self.axis1_edit), ("y axis", self.axis2_edit)):
-            form.addRow(label, widget)
-        form.addRow(self.trails_box)
-        form.addRow(self.projection_note)
-        self._projection_form = form
-        self.projection_box.currentTextChanged.connect(lambda _t: self._projection_changed())
-        self.sample_box.editingFinished.connect(self._projection_changed)
-        self.trails_box.toggled.connect(self.main_state.set_trails)
-        return box
-
     # -- widgets -> state ----------------------------------------------------------------------------------
     def corpus_spec(self) -> str:
         return self.corpus_box.currentData()
@@ -196,16 +161,6 @@ class EmbeddingsTab(JobTab):
     def _family_changed(self, index: int) -> None:
         self.form = self.svd_form if index == 1 else self.w2v_form
         self.form_stack.setCurrentWidget(self.form)
-
-    def _projection_changed(self) -> None:
-        method = self.projection_box.currentText()
-        custom = method == CUSTOM_AXES
-        for widget, show in ((self.sample_box, method not in ("PCA", CUSTOM_AXES)), (self.axis1_edit, custom),
-                             (self.axis2_edit, custom)):
-            self._projection_form.setRowVisible(widget, show)
-        if custom:
-            self.main_state.set_axes(*(e.text() or e.placeholderText() for e in (self.axis1_edit, self.axis2_edit)))
-        self.main_state.set_projection(method, self.sample_box.value())
 
     def _point_clicked(self, name: str, index: int) -> None:
         """A click on a word of the map searches it."""
@@ -226,10 +181,19 @@ class EmbeddingsTab(JobTab):
                 self._focus = self.main_state.query
                 if self._mine() and self.runner.is_active() and isinstance(self.runner.job, Word2VecJob):
                     self.runner.set_live("focus_word", self._focus)
-        if self.isVisible():
-            self.frames.request()
-            if any(n == "loss" for _, n in self._dirty):
+        if self.isVisible():  # each budget paces (and measures) its own frames, and only frames with work
+            due = [name for key in self._dirty for name in (key[1],) if self._on_show(key)]
+            if any(n != "loss" for n in due):
+                self.frames.request()
+            if "loss" in due:
                 self.loss_frames.request()
+
+    def _panel(self, which: str, name: str) -> PlotPanel:
+        return (self.panels if which == "main" else self.compare_page.panels)[name]
+
+    def _on_show(self, key: tuple[str, str]) -> bool:
+        """Whether a dirty figure (or the word list) would be drawn now."""
+        return key[1] == "explorer" or self._panel(*key).isVisible()
 
     def _draw_dirty(self, loss: bool = False) -> None:
         """Draw the figures that changed and are on show (the others wait until shown)."""
@@ -243,9 +207,8 @@ class EmbeddingsTab(JobTab):
                 self.explorer.refresh()
                 self.eval_page.set_snapshot(self.main_state.snapshot, self._builtin_analogies())
                 continue
-            st, panels = (self.main_state, self.panels) if which == "main" else \
-                (self.compare_state, self.compare_page.panels)
-            panel = panels[name]
+            st = self.main_state if which == "main" else self.compare_state
+            panel = self._panel(which, name)
             if panel.isVisible():
                 self._dirty.discard((which, name))
                 panel.show_figure(st.figure(name))
