@@ -148,3 +148,23 @@ def test_palette_colour_zero_is_a_colour_not_a_default():
 
     assert _color(0, index=1).name() == curve_color(0).lower()
     assert _color(None, index=1).name() == curve_color(1).lower()
+
+
+def test_a_heatmap_drawn_without_a_window_fills_its_svg(qapp, offscreen_canvas, tmp_path, ui_fonts):
+    from PySide6.QtGui import QColor, QPainter
+    from PySide6.QtSvg import QSvgRenderer
+
+    fig = Figure("h", "Heat", Axis("x"), Axis("step"),
+                 heatmaps=(Heatmap("h", np.full((8, 30), 0.7), "value", rect=(-30, 0, 30, 300), levels=(0, 1)),))
+    canvas = offscreen_canvas(fig, (600, 400))
+    export_canvas(canvas, tmp_path / "h.svg", "svg", with_text=False)
+    (x0, x1), (y0, y1) = canvas.plot_item.getViewBox().viewRange()
+    assert x0 <= -30 and x1 >= 0 and y0 <= 0 and y1 >= 300  # the view was fitted, not left at 0..1
+    renderer = QSvgRenderer(str(tmp_path / "h.svg"))
+    image = QImage(renderer.defaultSize(), QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    renderer.render(painter)
+    painter.end()
+    centre = image.pixelColor(image.width() // 2 - 30, image.height() // 2)
+    assert centre.name() != "#ffffff"  # the heatmap is under the centre of the plot

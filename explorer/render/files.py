@@ -51,6 +51,7 @@ def export_layout(canvas: FigureCanvas, with_text: bool = True) -> Iterator[None
     for curve in canvas.curves.values():
         if curve.dirty:
             curve.redraw()
+    canvas.scene().prepareForPaint()  # pending auto-ranges: a never-painted view would export at its 0..1 range
     old = QRectF(canvas.ci.geometry())
     if with_text:
         canvas.set_export_text(True, old.width())
@@ -61,6 +62,7 @@ def export_layout(canvas: FigureCanvas, with_text: bool = True) -> Iterator[None
                 extra += item.effectiveSizeHint(Qt.SizeHint.PreferredSize).height() + 2
         canvas.ci.setGeometry(QRectF(old.x(), old.y(), old.width(), old.height() + extra))
         canvas.ci.layout.activate()
+        canvas.scene().prepareForPaint()
     try:
         yield
     finally:
