@@ -72,3 +72,19 @@ def test_a_new_vocabulary_rebuilds_brushes_and_frequency_colours(qtbot):
     assert cloud.sets == 2 and "frequency" in colors.meaning
     assert len(cloud.positions()) == 3
     assert len({tuple(c) for c in colors.rgba}) == 3  # rare, middle, frequent: three shades
+
+
+def test_a_large_new_cloud_gets_its_colours_one_turn_after_its_points(qtbot):
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    cloud = PointCloud(widget.getPlotItem())
+    n = 2500
+    colors = word_colors(np.arange(n, 0, -1), ("",) * n)
+    rng = np.random.default_rng(0)
+    first = rng.normal(size=(n, 2))
+    cloud.show(_points(first, colors))
+    assert cloud.brushes == 0  # plain points first: the costliest frame is split
+    cloud.show(_points(first + 1.0, colors))  # a move before the colours come keeps the new places
+    qtbot.waitUntil(lambda: cloud.brushes == len({tuple(c) for c in colors.rgba}), timeout=2000)
+    np.testing.assert_allclose(cloud.positions(), first + 1.0)
+    assert (cloud.sets, cloud.moves) == (1, 1)

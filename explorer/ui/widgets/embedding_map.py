@@ -18,7 +18,9 @@ from ...figures import Points
 from ...render.canvas import FigureCanvas
 
 CLOUD = "words"  # the name of the map figure's point cloud
-LABELS_LATER_MS = 30
+LABELS_LATER_MS = 60
+STYLE_LATER_MS, STYLE_LATER_ABOVE = 20, 2000  # a new cloud this large gets its colours one event-loop turn later
+PLAIN = pg.mkBrush(150, 150, 150, 160)
 
 
 class PointCloud:
@@ -39,6 +41,7 @@ class PointCloud:
         self.names: Callable[[int], str] = lambda i: f"point {i}"  # what hovering a point shows
         self.on_click: Callable[[int], None] | None = None
         self._colors: np.ndarray | None = None  # the colour array the brushes were made from
+        self._pending: Points | None = None  # points to colour in a later turn
         self._n = 0
         self._size = None
         self.brushes = 0  # distinct brushes of the points drawn
@@ -49,16 +52,32 @@ class PointCloud:
         if p is None or p.x.size == 0:
             if self._n:
                 self.item.clear()
-            self._n, self._colors = 0, None
+            self._n, self._colors, self._pending = 0, None, None
             return
         if p.x.size == self._n and _same_array(p.color, self._colors) and p.size == self._size:
             _move(self.item, p.x, p.y)
             self.moves += 1
             return
-        self.item.setData(x=p.x, y=p.y, size=p.size, symbol=p.symbol, pen=None, brush=self._brushes(p),
-                          data=np.arange(p.x.size))
         self._n, self._colors, self._size = p.x.size, p.color, p.size
         self.sets += 1
+        if p.x.size >= STYLE_LATER_ABOVE:  # a new vocabulary, the costliest frame: plain points now, colours soon
+            self.item.setData(x=p.x, y=p.y, size=p.size, symbol=p.symbol, pen=None, brush=PLAIN,
+                              data=np.arange(p.x.size))
+            self._pending = p
+            QTimer.singleShot(STYLE_LATER_MS, self.item, self._style)
+        else:
+            self._pending = None
+            self.item.setData(x=p.x, y=p.y, size=p.size, symbol=p.symbol, pen=None, brush=self._brushes(p),
+                              data=np.arange(p.x.size))
+
+    def _style(self) -> None:
+        """Colour the points of a new vocabulary (where they are now: they may have moved since)."""
+        p, self._pending = self._pending, None
+        if p is None or not _same_array(p.color, self._colors):
+            return
+        x, y = self.item.getData()
+        self.item.setData(x=np.array(x), y=np.array(y), size=p.size, symbol=p.symbol, pen=None,
+                          brush=self._brushes(p), data=np.arange(p.x.size))
 
     def _brushes(self, p: Points):
         """One brush per distinct colour, the same object for every point of that colour."""
