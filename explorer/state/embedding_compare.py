@@ -71,12 +71,11 @@ class EmbeddingCompareState(TabState):
         progress = snap.progress_a if n == 0 else snap.progress_b
         title = (f"{label}: {method} at step {snap.step:,} ({progress:.0%} trained, loss {loss:.3g})"
                  + (", aligned to A" if n else ""))
-        fig = map_figure(name, title, ("PC 1", "PC 2"), snap.words, snap.counts, snap.classes, coords, colors,
-                         n_labels=N_LABELS, view=view,
-                         caption=f"PCA of {len(coords):,} unit vectors (the words both methods kept); "
-                                 f"{colors.meaning} (the key is on the Map page)"
-                                 + ("; rotated and reflected onto A's map (Procrustes)" if n else ""))
-        return fig.replace(legend=False)  # two maps side by side: a key on each would cover half of them
+        return map_figure(name, title, ("PC 1", "PC 2"), snap.words, snap.counts, snap.classes, coords, colors,
+                          n_labels=N_LABELS, view=view, key=False,  # side by side: a key each would cover them
+                          caption=f"PCA of {len(coords):,} unit vectors (the words both methods kept); "
+                                  f"{colors.meaning} (the key is on the Map page)"
+                                  + ("; rotated and reflected onto A's map (Procrustes)" if n else ""))
 
     def purity_figure(self) -> Figure:
         snap = self.snapshot

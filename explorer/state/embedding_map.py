@@ -122,8 +122,9 @@ class _MapRows(Sequence):
 def map_figure(name: str, title: str, axes: tuple[str, str], words: Sequence[str], counts: Any,
                classes: Sequence[str], coords: np.ndarray, colors: WordColors, *, n_labels: int = 40,
                marks: Marks = Marks(), trails: Sequence[np.ndarray] = (), view: tuple | None = None,
-               caption: str = "", hint: str = "") -> Figure:
-    """The map of the first len(coords) words of the vocabulary (the most frequent first)."""
+               caption: str = "", hint: str = "", key: bool = True) -> Figure:
+    """The map of the first len(coords) words of the vocabulary (the most frequent first); `key`: the colours'
+    legend (empty points, one per class or frequency level)."""
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
     n = len(coords)
     x_axis = Axis(axes[0], range=None if view is None else (view[0], view[1]))
@@ -141,7 +142,8 @@ def map_figure(name: str, title: str, axes: tuple[str, str], words: Sequence[str
                              labels=tuple((k, words[i]) for k, i in enumerate(secondary))))
         points.append(Points("words", coords[:, 0], coords[:, 1], color=colors.rgba[:n], size=6, clickable=True,
                              labels=tuple((i, words[i]) for i in range(min(n_labels, n)) if i not in marked)))
-        points += [Points(label, color=color, size=8, legend=True) for label, color in colors.legend]
+        if key:
+            points += [Points(label, color=color, size=8, legend=True) for label, color in colors.legend]
     arrows = tuple(Arrow(coords[a, 0], coords[a, 1], coords[b, 0], coords[b, 1], color=ARROW_COLOR,
                          label=f"{words[a]} → {words[b]}") for a, b in marks.arrows if a < n and b < n)
     segments = _trail_segments(trails, sorted(marked)) if trails else ()
