@@ -88,3 +88,29 @@ def test_a_large_new_cloud_gets_its_colours_one_turn_after_its_points(qtbot):
     qtbot.waitUntil(lambda: cloud.brushes == len({tuple(c) for c in colors.rgba}), timeout=2000)
     np.testing.assert_allclose(cloud.positions(), first + 1.0)
     assert (cloud.sets, cloud.moves) == (1, 1)
+
+
+def test_map_labels_follow_their_points_between_placements(qtbot):
+    from explorer.figures import Axis, Figure
+    from explorer.render.canvas import FigureCanvas
+    from explorer.ui.widgets.embedding_map import install_cloud
+
+    canvas = FigureCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(600, 400)
+    canvas.show()
+    install_cloud(canvas)
+    colors = word_colors(np.arange(4, 0, -1), CLASSES)
+    base = np.array([[0, 0], [4, 4], [8, 0], [12, 4]], dtype=float)
+
+    def figure(coords):
+        return Figure("map", "map", Axis("x", range=(-2, 20)), Axis("y", range=(-2, 10)),
+                      points=(Points("words", coords[:, 0], coords[:, 1], color=colors.rgba,
+                                     labels=((0, "the"), (1, "king"))),))
+
+    canvas.show_figure(figure(base))
+    qtbot.waitUntil(lambda: sum(item.isVisible() for item in canvas._labels) == 2, timeout=2000)  # a moment later
+    labels = [item for item in canvas._labels if item.isVisible()]
+    assert [item.toPlainText() for item in labels] == ["the", "king"]
+    canvas.show_figure(figure(base + 1.5))  # the next live frame: the labels move with their points
+    assert [(item.pos().x(), item.pos().y()) for item in labels] == [(1.5, 1.5), (5.5, 5.5)]

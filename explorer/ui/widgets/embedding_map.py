@@ -8,6 +8,7 @@ points; building thousands of brushes every frame would cost more than the whole
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -19,6 +20,7 @@ from ...render.canvas import FigureCanvas
 
 CLOUD = "words"  # the name of the map figure's point cloud
 LABELS_LATER_MS = 60
+LABELS_PLACED_EVERY_S = 1.0  # a live map re-places its labels (~3 ms for 50) at most this often; moves them between
 STYLE_LATER_MS, STYLE_LATER_ABOVE = 20, 2000  # a new cloud this large gets its colours one event-loop turn later
 PLAIN = pg.mkBrush(150, 150, 150, 160)
 
@@ -144,13 +146,30 @@ def install_cloud(canvas: FigureCanvas, name: str = CLOUD) -> PointCloud:
         draw_others(tuple(p for p in points if p.name != name))
         cloud.show(next((p for p in points if p.name == name), None))
 
-    def place_labels() -> None:
-        if not (hold["showing"] or hold["later"]):
+    placed = {"key": None, "at": -1e9}
+
+    def place_labels(full: bool = False) -> None:
+        """Place the labels where they collide with none (the renderer's way); between two such placements, at
+        most LABELS_PLACED_EVERY_S apart while the view and the labels stay the same, move them with their points."""
+        if hold["showing"] or hold["later"]:
+            return
+        fig, vb = canvas.figure, canvas.plot_item.getViewBox()
+        wanted = [] if fig is None else [(p, i, text) for p in fig.points for i, text in p.labels
+                                         if 0 <= i < p.x.size]
+        key = (tuple(text for _, _, text in wanted), tuple(map(tuple, vb.viewRange())), vb.width(), vb.height())
+        items = getattr(canvas, "_labels", [])
+        now = time.perf_counter()
+        if full or key != placed["key"] or now - placed["at"] > LABELS_PLACED_EVERY_S or len(items) < len(wanted):
             place()
+            placed.update(key=key, at=now)
+            return
+        for item, (p, i, _text) in zip(items, wanted, strict=False):  # the renderer's order: item k, label k
+            if item.isVisible():
+                item.setPos(float(p.x[i]), float(p.y[i]))
 
     def place_later() -> None:
         hold["later"] = False
-        place()
+        place_labels(full=True)
 
     def show_figure(fig) -> None:
         rebuilt = cloud.sets
@@ -162,8 +181,8 @@ def install_cloud(canvas: FigureCanvas, name: str = CLOUD) -> PointCloud:
         if cloud.sets != rebuilt:  # a new vocabulary, the costliest frame: its labels in a later event-loop turn
             hold["later"] = True
             QTimer.singleShot(LABELS_LATER_MS, canvas, place_later)
-        elif not hold["later"]:
-            place()
+        else:
+            place_labels()
 
     # the canvas's own methods, replaced on this canvas only
     canvas._draw_points, canvas._place_labels, canvas.show_figure = draw_points, place_labels, show_figure
