@@ -95,10 +95,10 @@ def sticky_range(previous: tuple[float, float, float, float] | None, coords: np.
     if previous is not None:
         x0, x1, y0, y1 = previous
         inside = lo[0] >= x0 and hi[0] <= x1 and lo[1] >= y0 and hi[1] <= y1
-        snug = span[0] >= 0.6 * (x1 - x0) and span[1] >= 0.6 * (y1 - y0)
+        snug = span[0] >= 0.5 * (x1 - x0) and span[1] >= 0.5 * (y1 - y0)
         if not follow or (inside and snug):
             return previous
-    pad = 0.08 * span
+    pad = 0.12 * span  # room to grow: a live map that keeps its range spares the axes a rebuild per frame
     return float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1])
 
 
