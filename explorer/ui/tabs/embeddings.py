@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
 
 from ...data.synthetic import synthetic_analogies
 from ...state.embedding_compare import EmbeddingCompareState
-from ...state.embeddings import EmbeddingsState, run_projection
+from ...state.embedding_search import K_NEIGHBOURS
+from ...state.embeddings import N_LABELS, EmbeddingsState, run_projection
 from ...training.jobs.embedding_compare_job import EmbeddingCompareConfig, EmbeddingCompareJob, EmbeddingCompareSnapshot
 from ...training.jobs.svd_job import SvdConfig, SvdJob
 from ...training.jobs.word2vec_job import EmbeddingSnapshot, Word2VecConfig, Word2VecJob
@@ -99,7 +100,8 @@ class EmbeddingsTab(JobTab):
         left_lay.addStretch(1)
 
         self.map_panel, self.loss_panel = PlotPanel("Embedding map"), PlotPanel("Training loss")
-        self.cloud = install_cloud(self.map_panel.canvas)  # the live map's fast path (see embedding_map.py)
+        # the live map's fast path (see embedding_map.py), its label items made before the window shows
+        self.cloud = install_cloud(self.map_panel.canvas, warm_labels=N_LABELS + K_NEIGHBOURS + 1)
         self.cloud.names = lambda i: self.main_state.words[i] if i < len(self.main_state.words) else ""
         self.map_panel.canvas.pointClicked.connect(self._point_clicked)
         self.map_panel.plot_item.getViewBox().sigRangeChangedManually.connect(

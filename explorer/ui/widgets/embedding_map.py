@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 
-from ...figures import Points
+from ...figures import Axis, Figure, Points
 from ...render.canvas import FigureCanvas
 
 CLOUD = "words"  # the name of the map figure's point cloud
@@ -130,13 +130,14 @@ def _same_array(a, b) -> bool:
     return a.__array_interface__ == b.__array_interface__
 
 
-def install_cloud(canvas: FigureCanvas, name: str = CLOUD) -> PointCloud:
+def install_cloud(canvas: FigureCanvas, name: str = CLOUD, warm_labels: int = 0) -> PointCloud:
     """Let a `PointCloud` draw the figure's points named `name` on this canvas; the renderer draws the rest.
 
     Exports of the canvas render its scene, the cloud included; a click on the cloud is the canvas's
     `pointClicked(name, index)`, as for any clickable points. The labels are placed once per figure shown (the
     renderer would place them again at each range change within it: 3-5 times on a live frame), and those of a
-    new vocabulary a moment later than its points.
+    new vocabulary a moment later than its points. `warm_labels`: how many label items to make now (the first
+    live frame would otherwise make them, ~0.5 ms each); show the canvas's real figure before it is painted.
     """
     cloud = PointCloud(canvas.plot_item, name)
     draw_others, show, place = canvas._draw_points, canvas.show_figure, canvas._place_labels
@@ -187,6 +188,10 @@ def install_cloud(canvas: FigureCanvas, name: str = CLOUD) -> PointCloud:
     # the canvas's own methods, replaced on this canvas only
     canvas._draw_points, canvas._place_labels, canvas.show_figure = draw_points, place_labels, show_figure
     cloud.on_click = lambda i: canvas.pointClicked.emit(name, i)
+    if warm_labels:  # the renderer makes a label's item when first needed: make them now, not in the first frame
+        zeros = np.zeros(warm_labels)
+        show(Figure("warm", "", Axis(""), Axis(""), points=(
+            Points("warm", zeros, zeros, labels=tuple((i, "") for i in range(warm_labels))),)))
     return cloud
 
 
