@@ -197,27 +197,29 @@ class EmbeddingsTab(JobTab):
         """Whether a dirty figure (or the word list) would be drawn now."""
         return key[1] == "explorer" or self._panel(*key).isVisible()
 
-    def _draw_dirty(self, loss: bool = False) -> None:
+    def _draw_dirty(self, loss: bool = False, one_a_turn: bool = True) -> None:
         """Draw the figures that changed and are on show (the others wait until shown)."""
         if not self.isVisible():
             return
-        for which, name in sorted(self._dirty):
-            if (name == "loss") != loss:
+        drawn = False
+        for which, name in sorted(self._dirty, key=lambda key: (key[1] != "map", key[1] != "explorer")):
+            if (name == "loss") != loss or not self._on_show((which, name)):
                 continue
-            if name == "explorer":
-                self._dirty.discard((which, name))
+            if drawn and one_a_turn and name != "explorer":  # one figure a turn: a new vocabulary's map is enough
+                (self.loss_frames if loss else self.frames).request()
+                return
+            self._dirty.discard((which, name))
+            if name == "explorer":  # the word list follows the map in the same turn: never a stale list
                 self.explorer.refresh()
                 self.eval_page.set_snapshot(self.main_state.snapshot, self._builtin_analogies())
                 continue
+            drawn = True
             st = self.main_state if which == "main" else self.compare_state
-            panel = self._panel(which, name)
-            if panel.isVisible():
-                self._dirty.discard((which, name))
-                panel.show_figure(st.figure(name))
+            self._panel(which, name).show_figure(st.figure(name))
 
     def _draw_all_dirty(self) -> None:
-        self._draw_dirty()
-        self._draw_dirty(loss=True)
+        self._draw_dirty(one_a_turn=False)
+        self._draw_dirty(loss=True, one_a_turn=False)
 
     def _request_projection(self) -> None:
         """Run the slower projection the map needs in the background: one at a time, the newest snapshot next."""
