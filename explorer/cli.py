@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import pathlib
 import sys
 import typing
 
@@ -33,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
                                                            "under the runs directory)")
     train.add_argument("--no-record", action="store_true", help="do not record the run")
     runs = sub.add_parser("runs", help="summarise a recorded run", description="Print a recorded run's summary.")
-    runs.add_argument("folder")
+    runs.add_argument("folder", help="a run folder or a lesson folder")
     ex = sub.add_parser(
         "export", help="write a recorded run's figures or an animation (no window needed)",
         description="Write the figures of a recorded run, as its tab draws them, without opening a window.")
@@ -50,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--fps", type=float, default=4.0, help="frames per second of an animation")
     ex.add_argument("--frames", type=int, help="frames of an animation (default: one per snapshot)")
     sub.add_parser("info", parents=[common], help="print versions and the device that would be used")
+    sub.add_parser("lessons", help="list the lessons: name, then the lecture's claim",
+                   description="List every lesson, one per line: its name, then the claim it tests.")
+    lesson = sub.add_parser("lesson", parents=[common], help="run a lesson and print its measured verdict",
+                            description="Run a lesson's experiment, record it, export its figures, write "
+                                        "verdict.json and print whether the claim holds, with the deciding figure.")
+    lesson.add_argument("name", help="the lesson ('lessons' lists them)")
+    lesson.add_argument("--quick", action="store_true", help="a run of seconds (too small to be convincing)")
+    lesson.add_argument("--out", metavar="DIR", help="the lesson folder (default: a new folder under runs/lessons)")
     return ap
 
 
@@ -61,7 +70,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_app(args.device or "auto", args.theme)
     try:
-        return {"train": _train, "runs": _runs, "info": _info, "export": _export}[args.command](args)
+        from . import cli_lessons
+
+        commands = {"train": _train, "runs": _runs, "info": _info, "export": _export,
+                    "lessons": cli_lessons.list_lessons, "lesson": cli_lessons.run_lesson_command}
+        return commands[args.command](args)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
@@ -152,11 +165,17 @@ def _train(args) -> int:
 
 
 def _runs(args) -> int:
+    from .cli_lessons import print_lesson_verdict
+    from .lessons.runner import RUN_FOLDER, lesson_folder_of
     from .training import jobs  # noqa: F401
     from .training.record import RunError, open_run
 
+    folder = args.folder
+    lesson_folder = lesson_folder_of(folder)
+    if lesson_folder is not None and lesson_folder == pathlib.Path(folder):
+        folder = str(lesson_folder / RUN_FOLDER)
     try:
-        run = open_run(args.folder)
+        run = open_run(folder)
     except RunError as exc:
         return _fail(str(exc))
     loss = run.metrics.get("loss")
@@ -166,6 +185,7 @@ def _runs(args) -> int:
     if loss is not None and len(loss):
         print(f"loss: first {loss[0]:.4f}, last {loss[-1]:.4f}")
     print(f"snapshots: {len(run.snapshot_paths)}")
+    print_lesson_verdict(args.folder)
     return 0
 
 

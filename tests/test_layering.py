@@ -10,8 +10,9 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 QT = ("PySide6", "shiboken6", "pyqtgraph", "superqt", "qtpy")
-CORE = ("explorer.models", "explorer.data", "explorer.analysis", "explorer.training")
-CORE_EXTRAS = ("explorer.export.vectors", "explorer.export.table", "explorer.device", "explorer.cli")
+CORE = ("explorer.models", "explorer.data", "explorer.analysis", "explorer.training", "explorer.lessons")
+CORE_EXTRAS = ("explorer.export.vectors", "explorer.export.table", "explorer.device", "explorer.cli",
+               "explorer.cli_lessons")
 STATES = ("explorer.state", "explorer.figures")
 
 
