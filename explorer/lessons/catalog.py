@@ -1,2 +1,2 @@
 """Importing this module registers every lesson, topic by topic, in the lecture's order."""
-from . import embeddings  # noqa: F401
+from . import attention, convolution, embeddings, gpt, recurrent  # noqa: F401

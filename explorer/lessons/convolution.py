@@ -1,0 +1,2 @@
+"""Lessons of the convolution part of the lecture (registered by explorer.lessons.catalog)."""
+from __future__ import annotations
