@@ -31,7 +31,7 @@ def test_the_window_has_its_title_tabs_and_menus(window):
     assert window.windowTitle() == "Sequence Model Explorer"
     tabs = [window.tabs.tabText(i).replace("&&", "&") for i in range(window.tabs.count())]
     assert tabs == ["Embeddings", "Recurrent", "Convolution", "Attention", "Pre-train & fine-tune"]
-    assert [a.text().replace("&", "") for a in window.menuBar().actions()] == ["File", "View", "Help"]
+    assert [a.text().replace("&", "") for a in window.menuBar().actions()] == ["File", "View", "Lessons", "Help"]
     file_items = [a.text().replace("&", "") for a in window.menus["file"].actions() if not a.isSeparator()]
     assert file_items == ["Open corpus…", "Open run…", "Export figure…", "Export all figures of this tab…", "Quit"]
     assert "Device: CPU (test)" in window.device_label.text()

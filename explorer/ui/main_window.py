@@ -25,6 +25,7 @@ from ..training.runner import Tick
 from . import theme
 from .app_state import AppState
 from .corpus_loader import load_corpus_in_background
+from .lessons_menu import LessonsMenu
 from .widgets.control_bar import format_rate
 
 TAB_NAMES = ("Embeddings", "Recurrent", "Convolution", "Attention", "Pre-train & fine-tune")
@@ -46,6 +47,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self._build_tabs()
         self._build_menus()
+        self.lessons = LessonsMenu(self)
         self._build_status_bar()
         self._loads = []
 
@@ -348,6 +350,8 @@ class MainWindow(QMainWindow):
             shutdown = getattr(tab, "shutdown", None)
             if shutdown is not None:
                 shutdown()
+        if self.lessons.dock is not None:
+            self.lessons.dock.shutdown()
         self.state.runner.shutdown(wait_ms=10000)
         super().closeEvent(event)
 

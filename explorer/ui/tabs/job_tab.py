@@ -14,6 +14,9 @@ from ...training.runner import Tick
 from ..app_state import AppState
 from ..widgets.param_form import ParamForm
 
+BANNER_STYLE = ("QLabel#banner { background: #fde2e1; color: #7a1010; padding: 6px; border: 1px solid #e0a0a0; "
+                "border-radius: 4px; }")
+
 
 class JobTab(QWidget):
     """Base of a tab that trains jobs: subclasses set `kinds`, `form`, and implement `show_run`."""
@@ -30,8 +33,7 @@ class JobTab(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setObjectName("banner")
         self.banner.setVisible(False)
-        self.banner.setStyleSheet("QLabel#banner { background: #fde2e1; color: #7a1010; padding: 6px; "
-                                  "border: 1px solid #e0a0a0; border-radius: 4px; }")
+        self.banner.setStyleSheet(BANNER_STYLE)
         self.runner.ended.connect(self._job_ended)
 
     def handles(self, kind: str) -> bool:
@@ -44,8 +46,17 @@ class JobTab(QWidget):
 
     def show_banner(self, text: str) -> None:
         """Show a message above the plots (empty text hides it)."""
+        self.banner.setStyleSheet(BANNER_STYLE)
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
+
+    def show_verdict(self, html: str, holds: bool) -> None:
+        """Show a lesson's verdict above the plots: green when the claim holds, amber when it does not."""
+        colours = ("#e3f4e1", "#14521a", "#9fd19a") if holds else ("#fdf0d8", "#6b4500", "#e5c07b")
+        self.banner.setStyleSheet("QLabel#banner {{ background: {}; color: {}; padding: 6px; border: 1px solid {}; "
+                                  "border-radius: 4px; }}".format(*colours))
+        self.banner.setText(html)
+        self.banner.setVisible(True)
 
     def form_is_ready(self) -> bool:
         """True if the form holds valid settings; otherwise say why in the banner."""

@@ -93,8 +93,14 @@ class ControlBar(QWidget):
             job = self.runner.job
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
-            self.progress.setFormat(f"{job.title if job else 'a job'} runs in another tab; Train here stops it")
+            owner = self.runner.owner
+            where = "as a lesson" if getattr(owner, "objectName", str)() == "lessons_dock" else "in another tab"
+            self.progress.setFormat(f"{job.title if job else 'a job'} runs {where}; Train here stops it")
             self.rate.setText("")
+        elif not self.runner.is_active() and not self.mine():  # that other job has ended
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("idle")
 
     def _on_progress(self, tick: Tick) -> None:
         if not self.mine():
