@@ -1,14 +1,17 @@
 """Training speed of the recurrent cells on CPU: the recorded path vs the fast path vs torch.nn modules.
 
-For each cell (plain RNN tanh, GRU, LSTM) three models of the same size take full Adam steps (forward,
-backward, update) on the same random batches (one-hot inputs, cross-entropy at every step):
+For each cell (plain RNN tanh, the lecture's GRU, torch's GRU variant, LSTM) three models of the same size take
+full Adam steps (forward, backward, update) on the same random batches (one-hot inputs, cross-entropy at every step):
   recorded  RecurrentNet.forward_recorded: the hand-written cell stepped in Python, every state and gate kept
-  fast      RecurrentNet.forward: torch's fused kernel on the hand-written cell's weights (what training uses)
-  torch.nn  nn.RNN / nn.GRU / nn.LSTM + nn.Linear used directly (the reference)
-Rounds alternate between the nine models; medians of the rounds are reported.
+  fast      RecurrentNet.forward (what training uses): torch's fused kernel on the hand-written cell's weights,
+            or, for the lecture's GRU (reset before the product, which no torch kernel computes), a lean
+            per-step loop of three fused ops (two addmm and a lerp)
+  torch.nn  nn.RNN / nn.GRU / nn.LSTM + nn.Linear used directly (the reference; nn.GRU is torch's variant)
+Rounds alternate between the models; medians of the rounds are reported. The last JSON figure,
+gru_lecture_over_torch_variant, is the lecture GRU's fast path over torch's variant's fast path (steps/s).
 
 Usage: python bench/recurrent_cells.py [--batch 64] [--hidden 128] [--length 100] [--steps 5] [--repeats 3]
-                                       [--threads N]
+                                       [--threads N] [--cells RNN,GRU,GRU-torch,LSTM]
 """
 from __future__ import annotations
 
@@ -25,8 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.models.recurrent import CELLS
 from explorer.models.recurrent_net import RecurrentNet
+
+ROWS = {"RNN": ("RNN", True), "GRU": ("GRU", False), "GRU-torch": ("GRU", True), "LSTM": ("LSTM", True)}
 
 
 class TorchNet(nn.Module):
@@ -74,7 +78,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=5, help="timed steps per round")
     ap.add_argument("--repeats", type=int, default=3, help="rounds per model, alternating; medians reported")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    ap.add_argument("--cells", default=",".join(ROWS), help="rows to measure: " + ", ".join(ROWS))
     args = ap.parse_args()
+    rows = [c.strip() for c in args.cells.split(",") if c.strip()]
+    unknown = [c for c in rows if c not in ROWS]
+    if unknown:
+        ap.error(f"unknown cell {unknown[0]!r}; choose from {', '.join(ROWS)}")
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -82,14 +91,15 @@ def main() -> None:
     batches = [(torch.randint(0, args.vocab, (args.batch, args.length), generator=gen),
                 torch.randint(0, args.vocab, (args.batch, args.length), generator=gen)) for _ in range(args.steps)]
     trainers: dict[tuple[str, str], Trainer] = {}
-    for cell in CELLS:
-        ours = RecurrentNet(cell, args.vocab, args.hidden, args.vocab)
-        recorded = RecurrentNet(cell, args.vocab, args.hidden, args.vocab)
+    for row in rows:
+        cell, reset_after = ROWS[row]
+        ours = RecurrentNet(cell, args.vocab, args.hidden, args.vocab, reset_after=reset_after)
+        recorded = RecurrentNet(cell, args.vocab, args.hidden, args.vocab, reset_after=reset_after)
         recorded.load_state_dict(ours.state_dict())
-        trainers[(cell, "recorded")] = Trainer(recorded, lambda x, m=recorded: m.forward_recorded(x)[0])
-        trainers[(cell, "fast")] = Trainer(ours, ours)
+        trainers[(row, "recorded")] = Trainer(recorded, lambda x, m=recorded: m.forward_recorded(x)[0])
+        trainers[(row, "fast")] = Trainer(ours, ours)
         ref = TorchNet(cell, args.vocab, args.hidden)
-        trainers[(cell, "torch.nn")] = Trainer(ref, ref)
+        trainers[(row, "torch.nn")] = Trainer(ref, ref)
     for trainer in trainers.values():  # warm-up: first-call costs stay untimed
         trainer.step(*batches[0])
     rates: dict[tuple[str, str], list[float]] = {key: [] for key in trainers}
@@ -100,15 +110,19 @@ def main() -> None:
     print(f"batch {args.batch} x {args.length} steps, hidden {args.hidden}, vocab {args.vocab} (one-hot); "
           f"Adam steps (forward + backward + update); median of {args.repeats} alternating rounds of "
           f"{args.steps} steps; torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s)")
-    print(f"{'cell':<6}{'recorded':>12}{'fast':>12}{'torch.nn':>12}{'fast/torch':>12}{'fast/recorded':>15}")
+    print(f"{'cell':<10}{'recorded':>12}{'fast':>12}{'torch.nn':>12}{'fast/torch':>12}{'fast/recorded':>15}")
     figures = {"bench": "recurrent_cells", "threads": torch.get_num_threads(), "batch": args.batch,
                "hidden": args.hidden, "length": args.length}
-    for cell in CELLS:
-        r, f, t = med[(cell, "recorded")], med[(cell, "fast")], med[(cell, "torch.nn")]
-        print(f"{cell:<6}{r:>12.2f}{f:>12.2f}{t:>12.2f}{f / t:>12.2f}{f / r:>15.2f}")
-        figures.update({f"{cell.lower()}_recorded_steps_per_s": round(r, 3),
-                        f"{cell.lower()}_fast_steps_per_s": round(f, 3),
-                        f"{cell.lower()}_torch_steps_per_s": round(t, 3)})
+    for row in rows:
+        r, f, t = med[(row, "recorded")], med[(row, "fast")], med[(row, "torch.nn")]
+        print(f"{row:<10}{r:>12.2f}{f:>12.2f}{t:>12.2f}{f / t:>12.2f}{f / r:>15.2f}")
+        key = row.lower().replace("-", "_")
+        figures.update({f"{key}_recorded_steps_per_s": round(r, 3), f"{key}_fast_steps_per_s": round(f, 3),
+                        f"{key}_torch_steps_per_s": round(t, 3)})
+    if "GRU" in rows and "GRU-torch" in rows:
+        ratio = med[("GRU", "fast")] / med[("GRU-torch", "fast")]
+        print(f"the lecture's GRU (fast path) runs at {ratio:.2f}x the speed of torch's variant (fast path)")
+        figures["gru_lecture_over_torch_variant"] = round(ratio, 3)
     print("(steps/s; rounds: " + "; ".join(f"{c} {k} " + ", ".join(f"{v:.2f}" for v in rates[(c, k)])
                                           for c, k in rates) + ")")
     print(json.dumps(figures))

@@ -83,7 +83,7 @@ def test_the_lectures_gru_by_hand():
 
 
 @pytest.mark.parametrize("cell,extra", [("RNN", {}), ("RNN", {"activation": "relu"}), ("GRU", {}),
-                                        ("GRU", {"reset_after": False}), ("LSTM", {}),
+                                        ("GRU", {"reset_after": True}), ("LSTM", {}),
                                         ("RNN", {"activation": "identity", "weight_scale": 0.9})])
 def test_the_fast_path_and_the_recorded_path_agree(cell, extra):
     torch.manual_seed(4)
@@ -96,6 +96,17 @@ def test_the_fast_path_and_the_recorded_path_agree(cell, extra):
     assert all(g.shape == (3, 30, 12) for g in rec.gates.values())
     assert (rec.cell is not None) == (cell == "LSTM")
     torch.testing.assert_close(net(x, tbptt=7), logits, atol=1e-5, rtol=0)  # truncation changes no value
+
+
+def test_the_lecture_gru_is_the_default_and_its_fast_path_has_the_recorded_paths_gradients():
+    torch.manual_seed(7)
+    net = RecurrentNet("GRU", 6, 10, 4)
+    assert not net.cell.reset_after and net.cell.bias_hn is None and not net.has_fast_path
+    x = torch.randint(0, 6, (3, 25))
+    fast = torch.autograd.grad(net(x).square().sum(), list(net.parameters()))
+    slow = torch.autograd.grad(net.forward_recorded(x)[0].square().sum(), list(net.parameters()))
+    for a, b in zip(fast, slow, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
 def test_truncated_bptt_stops_the_gradient():

@@ -172,7 +172,7 @@ class GRUCell(_Cell):
     blocks = ("z", "r", "n")
     gate_names = ("z", "r")
 
-    def __init__(self, input_size: int, hidden_size: int, reset_after: bool = True) -> None:
+    def __init__(self, input_size: int, hidden_size: int, reset_after: bool = False) -> None:
         super().__init__(input_size, hidden_size)
         self.reset_after = reset_after
         self.bias_hn = nn.Parameter(torch.zeros(hidden_size)) if reset_after else None

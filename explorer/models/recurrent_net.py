@@ -40,7 +40,7 @@ class RecurrentNet(nn.Module):
 
     def __init__(self, cell: str, vocab_size: int, hidden: int, out_dim: int, activation: str = "tanh",
                  weight_scale: float = 1.0, forget_bias: float = 1.0, input_table: torch.Tensor | None = None,
-                 reset_after: bool = True) -> None:
+                 reset_after: bool = False) -> None:
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"Unknown cell {cell!r}: choose one of {', '.join(CELLS)}.")
@@ -94,6 +94,21 @@ class RecurrentNet(nn.Module):
         out, h = fn(inputs, state, *args)
         return out, h
 
+    def _lecture_gru(self, inputs: torch.Tensor, state):
+        """The lecture's GRU (reset before the product) over all steps: the input parts of every step in one
+        multiply, then per step one multiply for z and r, one for the candidate, and h(t) = lerp(h, h~, z)."""
+        cell, H = self.cell, self.hidden_size
+        u = cell.input_part(inputs)
+        u_zr, u_n = u[..., :2 * H].unbind(1), u[..., 2 * H:].unbind(1)
+        w_zr, w_n = cell.weight_hh[:2 * H].T, cell.weight_hh[2 * H:].T
+        h = state[0]
+        outs = []
+        for t in range(len(u_zr)):
+            z, r = torch.sigmoid(torch.addmm(u_zr[t], h, w_zr)).chunk(2, dim=-1)
+            h = torch.lerp(h, torch.tanh(torch.addmm(u_n[t], r * h, w_n)), z)
+            outs.append(h)
+        return torch.stack(outs, dim=1), h[None]
+
     def _loop(self, inputs: torch.Tensor, state):
         u = self.cell.input_part(inputs)
         h, c = (state[0][0], state[1][0]) if self.cell_type == "LSTM" else (state[0], None)
@@ -111,7 +126,7 @@ class RecurrentNet(nn.Module):
         B, T = x.shape
         zeros = inputs.new_zeros(1, B, self.hidden_size)
         state = (zeros, zeros) if self.cell_type == "LSTM" else zeros
-        run = self._fused if self.has_fast_path else self._loop
+        run = self._fused if self.has_fast_path else self._lecture_gru if self.cell_type == "GRU" else self._loop
         if tbptt <= 0 or tbptt >= T:
             return run(inputs, state)[0]
         outs = []
