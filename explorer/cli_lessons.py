@@ -48,14 +48,15 @@ def run_lesson_command(args) -> int:
     print("", file=sys.stderr)
     figures = {}
     if outcome.final.status != "failed":
-        figures = _export(outcome.run_folder, folder / "figures", lesson.figures)
+        figures = _export(outcome.run_folder, folder / "figures", lesson.figures,
+                          f"Lesson {lesson.name}: {outcome.verdict.line}")
     write_verdict(outcome, quick=args.quick, device=device, figures=figures)
     print(f"{outcome.seconds:.1f} s; figures in {folder / 'figures'}" if figures else f"{outcome.seconds:.1f} s")
     print(f"verdict: {outcome.verdict.line}")
     return 0
 
 
-def _export(run_folder: Path, out: Path, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
+def _export(run_folder: Path, out: Path, names: tuple[str, ...], note: str) -> dict[str, dict[str, str]]:
     """The lesson's figures as PNG and CSV; {name: {format: path}} (a figure that fails is said, skipped)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from .render.qt_app import headless_app
@@ -67,7 +68,7 @@ def _export(run_folder: Path, out: Path, names: tuple[str, ...]) -> dict[str, di
         names = [n for n in names if n in state.figure_names] or list(state.figure_names)
         written: dict[str, dict[str, str]] = {}
         for fmt in ("png", "csv"):
-            for path in export_figures(state, out, fmt, names):
+            for path in export_figures(state, out, fmt, names, note=note if fmt == "png" else ""):
                 written.setdefault(path.stem, {})[fmt] = str(path.relative_to(out.parent))
         return written
     except (ExportError, OSError) as exc:

@@ -101,3 +101,18 @@ def test_the_command_line_lists_runs_and_reports_a_lesson(tmp_path):
     assert unknown.returncode == 2 and unknown.stderr.startswith("error: no lesson named 'nope'")
     again = _main("lesson", "similar-contexts", "--quick", "--out", str(out))
     assert again.returncode == 2 and "already holds a lesson run" in again.stderr
+
+
+def test_exported_lesson_figures_carry_the_verdict_in_their_caption(tmp_path, monkeypatch, qapp):
+    from explorer.render import run_export
+    from explorer.render.canvas import FigureCanvas
+
+    outcome = run_lesson(find_lesson("similar-contexts"), tmp_path / "l", quick=True)
+    state = run_export.open_state(outcome.run_folder)
+    captions = []
+    original = FigureCanvas.show_figure
+    monkeypatch.setattr(FigureCanvas, "show_figure", lambda self, fig: (captions.append(fig.caption),
+                                                                         original(self, fig)))
+    run_export.export_figures(state, tmp_path / "f", "png", ["map"], note=outcome.verdict.line)
+    assert captions and captions[-1].endswith(outcome.verdict.line)
+    assert state.figure("map").caption and outcome.verdict.line not in state.figure("map").caption

@@ -1,6 +1,7 @@
 """Headless export of a recorded run: every figure of its tab at a snapshot, or one figure animated over the run."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -57,8 +58,9 @@ def select_step(state: TabState, step: int | None) -> None:
 
 def export_figures(state: TabState, out: str | os.PathLike, fmt: str, names: list[str] | None = None,
                    scale: float = 2.0, with_text: bool = True, size: tuple[int, int] = DEFAULT_SIZE,
-                   progress: Callable[[str], None] | None = None) -> list[Path]:
-    """Write the chosen figures (all by default) into folder `out` as NAME.FMT; return the paths."""
+                   progress: Callable[[str], None] | None = None, note: str = "") -> list[Path]:
+    """Write the chosen figures (all by default) into folder `out` as NAME.FMT; return the paths. A `note` (a
+    lesson's verdict) ends every figure's caption."""
     names = names or figure_names(state)
     unknown = [n for n in names if n not in state.figure_names]
     if unknown:
@@ -71,6 +73,8 @@ def export_figures(state: TabState, out: str | os.PathLike, fmt: str, names: lis
     try:
         for name in names:
             fig: Figure = state.figure(name)
+            if note:
+                fig = dataclasses.replace(fig, caption=f"{fig.caption}\n{note}" if fig.caption else note)
             canvas.show_figure(fig)
             fit_canvas(canvas, *size)
             path = folder / f"{name}.{fmt}"
