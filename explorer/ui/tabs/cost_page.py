@@ -1,5 +1,6 @@
-"""The Attention tab's Cost page: time and memory of one layer against sequence length (full, fused, local and
-low-rank attention, an LSTM, a causal convolution), measured in the background through the tab's TaskRunner.
+"""The Attention tab's Cost page: time and memory of one layer against sequence length (full, fused, local,
+low-rank and downsampled attention, an LSTM, a causal convolution), measured in the background through the tab's
+TaskRunner.
 
 The rows measured so far go to `AttentionCostState` as the snapshot an `attention_cost` run records, so that the
 page draws the very figures that `main.py export` writes of such a run."""
@@ -32,6 +33,7 @@ from ..widgets.plot_panel import PlotPanel
 TASK = "cost"
 SHORT = {"full attention": "full attention", "full attention (fused kernel)": "full (fused kernel)",
          "local attention": "local (window 32)", "low-rank attention": "low-rank (k = 32)",
+         "downsampled attention": "downsampled (to 32)",
          "LSTM layer": "LSTM", "causal conv layer": "causal conv (k = 3)"}
 DEFAULT_KINDS = ("full attention", "local attention", "low-rank attention", "LSTM layer", "causal conv layer")
 
@@ -48,7 +50,9 @@ def cost_snapshot(rows, measured_kinds: int, device: str) -> AttentionCostSnapsh
         lengths=frozen_array([r.length for r in rows], np.int64), seconds=frozen_array([r.seconds for r in rows],
                                                                                       np.float64),
         memory=frozen_array([r.memory_bytes for r in rows], np.float64), methods=tuple(r.memory_method for r in rows),
-        device=str(device))
+        device=str(device), seconds_low=frozen_array([r.seconds_low for r in rows], np.float64),
+        seconds_high=frozen_array([r.seconds_high for r in rows], np.float64),
+        repeats=max((r.repeats for r in rows), default=0))
 
 
 class _Relay(QObject):
