@@ -38,7 +38,10 @@ def test_config_checks_say_what_is_wrong():
     assert "outputs per step" in ConvConfig(batch_size=4096, seq_len=1024, max_distance=256).check()[""]
     too_big = ConvConfig(task="characters", batch_size=1024, seq_len=1024, channels=256, layers=12)
     assert "too much memory" in too_big.check()[""]
-    assert "Layers must be at most 12" in validate_config(ConvConfig(layers=13))["layers"]
+    assert "Layers must be at most 40" in validate_config(ConvConfig(layers=41))["layers"]
+    wavenet = ConvConfig(layers=30, dilations="WaveNet: 1, 2, …, 512, repeated", seq_len=6400, batch_size=4)
+    assert validate_config(wavenet) == {}  # WaveNet's own configuration can be built
+    assert wavenet.dilation_tuple()[9:12] == (512, 1, 2) and 1 + sum(wavenet.dilation_tuple()) == 3070
 
 
 def test_the_job_runs_to_the_end_and_hands_out_frozen_numpy_snapshots():
@@ -57,8 +60,9 @@ def test_the_job_runs_to_the_end_and_hands_out_frozen_numpy_snapshots():
     last = snaps[-1]
     assert last.accuracy_by_distance.shape == (8,) and np.all(np.isfinite(last.accuracy_by_distance))
     assert last.erf.shape == (32,) and last.erf.max() == pytest.approx(1.0)
-    assert last.erf_t == 31 and last.rf_size == 8 and last.dilations.tolist() == [1, 2, 4]
-    assert np.count_nonzero(last.erf) == 8  # exactly the last rf_size positions feed the last output
+    assert last.erf_t == 16 and last.rf_size == 8 and last.dilations.tolist() == [1, 2, 4]  # the middle output
+    assert np.flatnonzero(last.erf).tolist() == list(range(9, 17))  # exactly the rf_size positions up to t
+    assert not last.erf[17:].any()  # and no future input: the leak check has 15 to test
     assert last.causal and last.chance == pytest.approx(0.25) and np.isfinite(last.loss)
     assert np.isnan(snaps[0].loss)  # no step taken yet
 

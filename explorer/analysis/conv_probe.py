@@ -23,6 +23,7 @@ def initial_erf(config, t: int, batch: int = 8, seed: int = 0) -> np.ndarray:
     model = CausalConvStack(config.alphabet, config.channels, config.layers, config.kernel_size,
                             config.dilation_tuple(), config.residual, config.gated, config.causal)
     gen = torch.Generator().manual_seed(seed)
+    batch = max(1, min(batch, 8192 // config.seq_len))  # long sequences (WaveNet's field): fewer, in the background
     tokens = torch.randint(0, config.alphabet, (batch, config.seq_len), generator=gen)
     return effective_receptive_field(model, tokens, t)
 
@@ -45,3 +46,33 @@ def effective_receptive_field(model: Any, inputs: Any, t: int) -> np.ndarray:
             raise ValueError(f"The output position {t} is outside the sequence 0..{out.shape[1] - 1}.")
         (grad,) = torch.autograd.grad(out[:, t, :].sum(), e)
     return grad.abs().sum(dim=2).mean(dim=0).detach().to("cpu", torch.float64).numpy()
+
+
+def fresh_stack_field(kernel_size: int, dilations: tuple[int, ...], length: int, t: int, causal: bool = True,
+                      channels: int = 8, batch: int = 2, seed: int = 0) -> np.ndarray:
+    """(length,) |∂y_t/∂x_s| of a fresh gated residual stack, in double precision (no underflow to a false 0).
+
+    The stack is built for 8 symbols (which inputs an output depends on does not depend on the vocabulary).
+    """
+    import torch
+
+    from ..models.causal_conv import CausalConvStack
+
+    torch.manual_seed(seed)
+    model = CausalConvStack(8, channels, len(dilations), kernel_size, tuple(dilations), residual=True, gated=True,
+                            causal=causal).double()
+    gen = torch.Generator().manual_seed(seed)
+    tokens = torch.randint(0, 8, (batch, length), generator=gen)
+    return effective_receptive_field(model, tokens, t)
+
+
+def field_extent(grad: np.ndarray, t: int) -> dict[str, int]:
+    """What a measured gradient field says: non-zero inputs at or before t and after t, and the span it reaches.
+
+    span = t - (earliest non-zero input) + 1: the measured receptive field of a causal output (0 if none).
+    """
+    grad = np.asarray(grad)
+    nonzero = np.flatnonzero(grad != 0)
+    past = nonzero[nonzero <= t]
+    return {"past": int(past.size), "future": int((nonzero > t).sum()),
+            "future_inputs": int(grad.size - t - 1), "span": int(t - past.min() + 1) if past.size else 0}

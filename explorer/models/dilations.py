@@ -2,7 +2,9 @@
 configs, analyses and views can use them without loading it."""
 from __future__ import annotations
 
-DILATION_KINDS = ("doubling", "constant", "doubling, repeated in blocks", "custom")
+WAVENET = "WaveNet: 1, 2, …, 512, repeated"  # van den Oord et al. 2016: blocks of 10 layers
+WAVENET_BLOCK = 10
+DILATION_KINDS = ("doubling", "constant", "doubling, repeated in blocks", WAVENET, "custom")
 
 
 def dilation_schedule(kind: str, layers: int, block: int = 4, custom: tuple[int, ...] = ()) -> tuple[int, ...]:
@@ -17,6 +19,8 @@ def dilation_schedule(kind: str, layers: int, block: int = 4, custom: tuple[int,
         if block < 1:
             raise ValueError(f"The block length must be at least 1 (got {block}).")
         return tuple(2 ** (i % block) for i in range(layers))
+    if kind == WAVENET:  # WaveNet's own: 3 blocks of 10 layers give a receptive field of 3,070 with kernel 2
+        return tuple(2 ** (i % WAVENET_BLOCK) for i in range(layers))
     if kind == "custom":
         custom = tuple(custom)
         if len(custom) != layers:

@@ -1,12 +1,16 @@
 """Imports every tab's state so that each registers the kinds of run it shows."""
 from . import (  # noqa: F401 - imported for their registration
     attention,
+    conv_field,
     convolution,
     embedding_compare,
     embeddings,
     finetune,
+    generation_cost,
     gpt,
     measurements,
     recurrent,
     recurrent_distance,
+    recurrent_scales,
+    recurrent_types,
 )
