@@ -6,11 +6,8 @@ from . import (  # noqa: F401 - imported for their registration
     embedding_compare,
     embeddings,
     finetune,
-    generation_cost,
     gpt,
     measurements,
     recurrent,
     recurrent_distance,
-    recurrent_scales,
-    recurrent_types,
 )
