@@ -30,3 +30,78 @@ def test_attention_quadratic_names_the_three_remedies_of_the_lecture():
     assert set(REMEDIES.values()) == {"local attention", "low-rank attention", "downsampled attention"}
     assert lesson.tab == "Attention" and lesson.page == "Cost" and lesson.kind == "attention_cost"
     assert lesson.settings()["full_longest"] < max(lesson.settings()["lengths"])
+
+
+# --- training-parallel ----------------------------------------------------------------------------------------
+
+PARALLEL = dict(length=256, batch=1, train_s=0.016, cached_s=0.24, uncached_s=0.5, train_passes=1,
+                generate_passes=256, passes_are_lengths=1, lengths=5)
+
+
+def test_training_parallel_states_what_the_notes_say_and_what_was_measured():
+    from explorer.lessons.gpt import decide_parallel
+
+    verdict = decide_parallel(PARALLEL)
+    assert verdict.holds
+    assert verdict.evidence.startswith("the notes say application runs in parallel while training is sequential")
+    assert "1 model pass" in verdict.evidence and "256 passes one after another" in verdict.evidence
+    assert "240 ms with the KV cache (15.0× the training step)" in verdict.evidence
+
+
+@pytest.mark.parametrize("change", [dict(train_passes=2), dict(passes_are_lengths=0), dict(cached_s=0.02)])
+def test_training_parallel_does_not_hold_when_the_numbers_say_otherwise(change):
+    from explorer.lessons.gpt import decide_parallel
+
+    assert not decide_parallel({**PARALLEL, **change}).holds
+
+
+def test_a_training_step_is_one_pass_generation_one_pass_per_token():
+    from explorer.analysis.generation_cost import count_passes
+    from explorer.models.transformer import GPT, GPTConfig
+
+    model = GPT(GPTConfig(vocab_size=7, context=16, layers=1, heads=2, width=8))
+    before = [p.detach().clone() for p in model.parameters()]
+    assert count_passes(model, 12, batch=3) == (1, 12)
+    assert count_passes(model, 16) == (1, 16)
+    assert not model.head._forward_hooks and all(torch_equal(a, b) for a, b in zip(before, model.parameters(),
+                                                                                    strict=True))
+
+
+def torch_equal(a, b) -> bool:
+    return bool((a == b).all())
+
+
+def test_the_generation_cost_job_is_recorded_and_drawn(tmp_path):
+    from explorer.render.run_export import open_state
+    from explorer.state.generation_cost import GenerationCostState, ticks_125
+    from explorer.training.jobs.generation_cost_job import GenerationCostConfig, GenerationCostJob
+    from explorer.training.record import RunRecorder
+    from explorer.training.runner import run_job
+
+    cfg = GenerationCostConfig(lengths=(8, 4), repeats=1, layers=1, heads=2, width=8, vocab=5, batch=2)
+    for _ in run_job(GenerationCostJob(cfg, "cpu"), recorder=RunRecorder(tmp_path / "run")):
+        pass
+    state = open_state(tmp_path / "run")
+    assert isinstance(state, GenerationCostState)
+    snap = state.snapshot
+    assert snap.lengths.tolist() == [4, 8] and snap.train_passes.tolist() == [1, 1]
+    assert snap.generate_passes.tolist() == [4, 8] and snap.batch == 2 and "fresh GPT" in snap.model
+    seconds = state.figure("generation")
+    assert seconds.series[0].y.tolist() == snap.train_step_s.tolist()
+    per = state.figure("per_token")
+    train, cached = per.series[0], per.series[1]
+    assert train.y.tolist() == pytest.approx((1e6 * snap.train_step_s / (2 * snap.lengths)).tolist())
+    assert cached.y.tolist() == pytest.approx((1e6 * snap.generate_cached_s / snap.lengths).tolist())
+    assert "1 model pass for all 16 positions" in per.caption and "8 passes one after another" in per.caption
+    assert per.table().rows[-1][-2:] == (1, 8)
+    assert [t[0] for t in ticks_125([[30.0, 900.0]])] == [20, 50, 100, 200, 500, 1000]
+    assert GenerationCostState().figure("per_token").is_empty
+
+
+def test_bad_generation_cost_settings_are_refused():
+    from explorer.training.jobs.generation_cost_job import GenerationCostConfig
+    from explorer.training.params import validate_config
+
+    assert validate_config(GenerationCostConfig(width=10, heads=4))
+    assert validate_config(GenerationCostConfig(lengths=()))
+    assert not validate_config(GenerationCostConfig())

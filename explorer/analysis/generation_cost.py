@@ -206,3 +206,33 @@ def measure_train_vs_generate(model, lengths: Sequence[int], batch: int = 8, dev
         rows.append(GenCostRow(n, statistics.median(times[0]), statistics.median(times[1]),
                                statistics.median(times[2]), row_diff))
     return rows
+
+
+def count_passes(model, length: int, batch: int = 1, seed: int = 0) -> tuple[int, int]:
+    """(passes of a training step over (batch, length) positions, passes to generate `length` tokens): how many
+    times the model's output head runs in each, counted with a forward hook on deep copies of `model`.
+
+    A training step scores every position in one pass (1); generation runs the model once per token, each pass
+    waiting for the token the one before chose (`length`, with the key/value cache as without)."""
+    import torch
+    import torch.nn.functional as F
+
+    from ..models.transformer import generate
+
+    calls = [0]
+
+    def counted(copy_of):
+        copy_of.head.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+        return copy_of
+
+    gen = torch.Generator().manual_seed(seed)
+    dev = _model_device(model)
+    x = torch.randint(0, model.cfg.vocab_size, (batch, length + 1), generator=gen).to(dev)
+    train_model = counted(copy.deepcopy(model).train())
+    logits = train_model(x[:, :-1])
+    F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1)).backward()
+    train_passes, calls[0] = calls[0], 0
+    gen_model = counted(copy.deepcopy(model).eval())
+    with torch.no_grad():
+        generate(gen_model, x[0, :1], length, generator=torch.Generator(device=dev).manual_seed(seed))
+    return train_passes, calls[0]
