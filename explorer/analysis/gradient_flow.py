@@ -122,7 +122,7 @@ def jacobian_spectrum(model, x, k: int = 8, sample: int = 0, budget: float = JAC
 
 def initial_gradient_flow(cell: str, activation: str, hidden: int, length: int, weight_scale: float,
                           forget_bias: float = 1.0, seed: int = 0, batch: int = 8, k: int = 8,
-                          vocab: int = 10) -> GradientFlow:
+                          vocab: int = 10, reset_after: bool = False) -> GradientFlow:
     """Gradient flow of a freshly initialised RecurrentNet on random input: `batch` sequences of `length`
     random symbols out of `vocab` and a random target for the last step's cross-entropy."""
     import torch
@@ -130,7 +130,8 @@ def initial_gradient_flow(cell: str, activation: str, hidden: int, length: int, 
     from ..models.recurrent_net import RecurrentNet
 
     torch.manual_seed(seed)
-    model = RecurrentNet(cell, vocab, hidden, vocab, activation, weight_scale, forget_bias)
+    model = RecurrentNet(cell, vocab, hidden, vocab, activation, weight_scale, forget_bias,
+                         reset_after=reset_after)  # reset_after: torch's GRU variant, not the lecture's
     gen = torch.Generator().manual_seed(seed)
     x = torch.randint(0, vocab, (batch, length), generator=gen)
     target = torch.randint(0, vocab, (batch,), generator=gen)

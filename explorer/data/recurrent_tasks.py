@@ -1,4 +1,7 @@
-"""Long-range tasks for recurrent networks, as torch batches: copy (memory), the adding problem, characters.
+"""Long-range tasks for recurrent networks, as torch batches: copy (memory), the adding problem, characters, count.
+
+Each task names its problem type (the lecture's RNN problem types): count is one to many (one symbol in, a
+sequence out), adding is many to one (a sequence in, one number out), copy and characters are many to many.
 
 Each task says how its token ids look (`alphabet`, one label per input id), what guessing scores (`chance`,
 `chance_loss`), and computes its loss and accuracy from a model's outputs (B, L, out_dim). Tensors are made on
@@ -70,6 +73,20 @@ def make_adding_batch(batch: int, length: int, levels: int = ADDING_LEVELS,
     values = q.float() / (levels - 1)
     y = (values * marked).sum(1)
     return q + levels * marked.long(), y
+
+
+def make_count_batch(batch: int, length: int, alphabet: int = 8,
+                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The count task (one to many): x (B, L) a random start symbol s (id 0..alphabet-1) then blanks (id
+    alphabet); y (B, L) the sequence it determines, s, s+1, s+2, ... counted modulo the alphabet."""
+    if batch < 1 or length < 1 or alphabet < 2:
+        raise ValueError("The count task needs a batch, a length of at least 1 and an alphabet of 2.")
+    device = _device(generator)
+    start = torch.randint(0, alphabet, (batch, 1), generator=generator, device=device)
+    x = torch.full((batch, length), alphabet, dtype=torch.long, device=device)
+    x[:, :1] = start
+    y = (start + torch.arange(length, device=device)) % alphabet
+    return x, y
 
 
 def symbol_labels(alphabet: int) -> tuple[str, ...]:
@@ -146,6 +163,7 @@ class RecurrentTask:
     """The interface the recurrent job uses; see the three tasks below."""
 
     name = ""
+    problem_type = ""  # the lecture's RNN problem type: one to many, many to one, many to many
     regression = False
     length = 0  # positions per sequence
     vocab_size = 0
@@ -192,6 +210,7 @@ class CopyTask(_Classification):
     """Remember `symbols` random symbols over `delay` blanks, then, after the go marker, say them in order."""
 
     name = "copy"
+    problem_type = "many to many"
 
     def __init__(self, delay: int, symbols: int = 5, alphabet: int = 8) -> None:
         self.delay, self.symbols, self.n_symbols = delay, symbols, alphabet
@@ -216,6 +235,7 @@ class AddingTask(RecurrentTask):
     """
 
     name = "adding"
+    problem_type = "many to one"
     regression = True
 
     def __init__(self, length: int, levels: int = ADDING_LEVELS) -> None:
@@ -248,6 +268,7 @@ class CharTask(_Classification):
     """Predict the next character at every position of random windows of a text."""
 
     name = "characters"
+    problem_type = "many to many"
 
     def __init__(self, text: str, length: int, device: str | torch.device = "cpu",
                  tokenizer: CharTokenizer | None = None) -> None:
@@ -268,3 +289,30 @@ class CharTask(_Classification):
 
     def encode(self, text):
         return encode_chars(text, self.alphabet)
+
+
+class CountTask(_Classification):
+    """One to many: from one start symbol (then blanks) emit the sequence it determines, counting up from it."""
+
+    name = "count"
+    problem_type = "one to many"
+
+    def __init__(self, length: int, alphabet: int = 8) -> None:
+        self.length, self.n_symbols = length, alphabet
+        self.vocab_size, self.out_dim = alphabet + 1, alphabet
+        self.alphabet = (*symbol_labels(alphabet), BLANK)
+        self.chance, self.chance_loss = 1.0 / alphabet, math.log(alphabet)
+
+    def batch(self, batch, generator=None):
+        return make_count_batch(batch, self.length, self.n_symbols, generator)
+
+    def encode(self, text):
+        """Typed as for copy (symbols, blanks as · . or _); the count task has no go marker."""
+        ids = encode_copy(text, (*self.alphabet, GO))
+        if self.vocab_size in ids:
+            raise ValueError("The count task has no go marker: type a start symbol, then blanks (e.g. c.......).")
+        return ids
+
+
+PROBLEM_TYPES = {"copy": CopyTask.problem_type, "adding": AddingTask.problem_type,
+                 "characters": CharTask.problem_type, "count": CountTask.problem_type}

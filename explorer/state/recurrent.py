@@ -12,6 +12,7 @@ import numpy as np
 from psygnal import Signal
 
 from ..figures import Figure
+from ..training.jobs.rnn_job import gru_variant_text, task_title
 from . import recurrent_figures as figs
 from . import register_state
 from .base import RunSource, TabState
@@ -26,12 +27,27 @@ STATE_FIGURES = tuple(("state_" if k in "hc" else "gate_") + k for k in STATE_KE
 PER_CELL = ("gradient_heatmap", *STATE_FIGURES)  # figures of the chosen cell (exported once per cell)
 
 
+def initial_comparison(flows: Mapping[str, Any]) -> str:
+    """What the fresh networks' own ratios say: which cells keep more of the gradient than the plain RNN."""
+    ratios = {cell: figs.ratio(f.grad_norms) for cell, f in flows.items()}
+    text = ("A ratio below 1: the gradient shrank going back in time (vanishing); above 1: it grew "
+            "(exploding).")
+    if "RNN" not in ratios or not np.isfinite(ratios["RNN"]):
+        return text
+    parts = [f"the {cell} keeps {'more' if r > ratios['RNN'] else 'less'} of it than the plain RNN"
+             for cell, r in ratios.items() if cell != "RNN" and np.isfinite(r)]
+    if parts:
+        text += (f" At initialisation {' and '.join(parts)}; what the gates keep after training shows in the "
+                 "solid curves and in the sweep.")
+    return text
+
+
 def fresh_key(cfg: Any) -> tuple | None:
     """What the gradient flow of a fresh network depends on (the learning rate, steps etc. do not matter)."""
     if cfg is None:
         return None
     return (config_cells(cfg), cfg.activation, cfg.hidden, cfg.sequence_length(), float(cfg.weight_scale),
-            float(cfg.forget_bias), cfg.seed)
+            float(cfg.forget_bias), cfg.seed, getattr(cfg, "gru_variant", "lecture"))
 
 
 @register_state
@@ -204,9 +220,9 @@ class RecurrentState(TabState):
         last = cfg.sequence_length() - 1
         lines = [f"<b>{cell}</b>: ‖∂L/∂h(0)‖ / ‖∂L/∂h({last})‖ = {figs.ratio_text(flow.grad_norms)}; "
                  f"σ_max(W_hh) = {flow.w_sv_max:.2f}" for cell, flow in self.initial.items()]
-        verdict = ("Below 1 the gradient shrinks by about that factor per step back (vanishing); above 1 it can "
-                   "grow (exploding); gates let the GRU and LSTM keep it near 1.")
-        return "<br>".join([head, *lines, f"<i>{verdict}</i>"])
+        if "GRU" in self.initial:
+            lines.append(f"GRU: {gru_variant_text(getattr(cfg, 'gru_variant', 'lecture'))}")
+        return "<br>".join([head, *lines, f"<i>{initial_comparison(self.initial)}</i>"])
 
     def summary_html(self) -> str:
         """Accuracy per cell at the step on show, against chance."""
@@ -216,7 +232,9 @@ class RecurrentState(TabState):
         view = SnapshotCells(snap)
         parts = [f"{cell} {view.accuracy(c):.0%}" + (" (stopped)" if view.diverged(c) else "")
                  for c, cell in enumerate(view.cells)]
-        return f"<b>Step {snap.step:,}</b>: accuracy {', '.join(parts)} (chance {snap.chance:.0%})"
+        text = f"<b>Step {snap.step:,}</b>: accuracy {', '.join(parts)} (chance {snap.chance:.0%})"
+        task = getattr(snap, "task", "")
+        return text + (f"; {task_title(task)}" if task else "")
 
     def states_text(self) -> str:
         """The heading of the gates-and-states strip."""

@@ -23,7 +23,7 @@ class RnnCompareConfig(RnnConfig):
     """An RnnConfig plus which cells to train side by side (its `cell` field is not used)."""
 
     with_rnn: bool = param(True, label="Plain RNN", help="Train the plain (Elman) RNN.")
-    with_gru: bool = param(False, label="GRU", help="Train a GRU side by side, same task, data and seed.")
+    with_gru: bool = param(True, label="GRU", help="Train a GRU side by side, same task, data and seed.")
     with_lstm: bool = param(True, label="LSTM", help="Train an LSTM side by side, same task, data and seed.")
 
     def cells(self) -> tuple[str, ...]:

@@ -14,17 +14,33 @@ import numpy as np
 from ..job import Diverged, Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
 
-TASKS = ("copy", "adding", "characters")
+TASKS = ("copy", "adding", "characters", "count")
+PROBLEM_TYPES = {"copy": "many to many", "adding": "many to one", "characters": "many to many",
+                 "count": "one to many"}  # the lecture's RNN problem types (as the tasks in data.recurrent_tasks say)
 CELLS = ("RNN", "GRU", "LSTM")
+GRU_VARIANTS = ("lecture", "torch")  # candidate tanh(W[r ⊙ h, x]) (reset before the product), or torch's (after)
 GATES = {"RNN": (), "GRU": ("z", "r"), "LSTM": ("f", "i", "o")}
 BLOCKS = {"RNN": 1, "GRU": 3, "LSTM": 4}
 COPY_SYMBOLS = 5  # symbols to remember in the copy task
-COPY_ALPHABET = 8  # distinct symbols (chance 1/8)
+COPY_ALPHABET = 8  # distinct symbols (chance 1/8); the count task's too
 EXPLODE_BOUND = 1e6  # a gradient norm above this, with clipping off, ends the run as diverged
 ACTIVATION_BUDGET = 2**26  # most batch x length x hidden x (gate blocks + 1) numbers one step may keep
 EVAL_BATCH = 64  # fixed sequences the snapshot's accuracy and gradient norms are measured on
 EVAL_BUDGET = 2**24  # most numbers the recorded evaluation pass may keep (fewer sequences for large settings)
 JAC_K = 8  # singular values per step in the snapshot
+
+
+def task_title(task: str) -> str:
+    """A task as figure titles name it, with its problem type, e.g. 'adding task, many to one'."""
+    kind = PROBLEM_TYPES.get(task, "")
+    return f"{task} task, {kind}" if kind else f"{task} task"
+
+
+def gru_variant_text(variant: str) -> str:
+    """Which GRU candidate runs, in the lecture's notation."""
+    if variant == "torch":
+        return "torch's variant h̃ = tanh(W_x x + r ⊙ (W_h h + b))"
+    return "the lecture's h̃ = tanh(W[r ⊙ h, x])"
 
 
 def sequence_length(task: str, length: int) -> int:
@@ -36,17 +52,23 @@ def sequence_length(task: str, length: int) -> int:
 class RnnConfig:
     """Hyper-parameters of a recurrent-network run."""
 
-    task: str = param("copy", label="Task", choices=TASKS,
-                      help=f"Copy: remember {COPY_SYMBOLS} symbols over T blanks and repeat them after the go "
-                           "marker. Adding: output the sum of the two marked values of a length-T sequence. "
-                           "Characters: predict the next character of the corpus.")
+    task: str = param("adding", label="Task", choices=TASKS,
+                      help=f"Copy (many to many): remember {COPY_SYMBOLS} symbols over T blanks and repeat them "
+                           "after the go marker. Adding (many to one): output the sum of the two marked values "
+                           "of a length-T sequence. Characters (many to many): predict the next character of "
+                           "the corpus. Count (one to many): from one start symbol, emit T symbols counting up "
+                           "from it.")
     corpus: str = "builtin:austen"
     cell: str = param("LSTM", label="Cell", choices=CELLS,
                       help="Plain (Elman) RNN, gated recurrent unit, or long short-term memory.")
+    gru_variant: str = param("lecture", label="GRU variant", choices=GRU_VARIANTS,
+                             help="lecture: the candidate h̃ = tanh(W[r ⊙ h, x]) of the lecture (Cho et al.), "
+                                  "reset applied before the product. torch: torch.nn.GRU's (cuDNN's) "
+                                  "tanh(W_x x + r ⊙ (W_h h + b)), reset applied after it.")
     activation: str = param("tanh", label="Activation", choices=("tanh", "relu"),
                             help="Non-linearity of the plain RNN (the gated cells use tanh).")
-    hidden: int = param(64, label="Hidden units", min=2, max=1024, help="Size of the hidden state h(t).")
-    length: int = param(20, label="Dependency length T", min=2, max=2000,
+    hidden: int = param(32, label="Hidden units", min=2, max=1024, help="Size of the hidden state h(t).")
+    length: int = param(40, label="Dependency length T", min=2, max=2000,
                         help="Copy: the delay between the symbols and their recall. Adding: the sequence "
                              "length. Characters: the window length.")
     weight_scale: float = param(1.0, label="Weight scale", min=0.01, max=10.0, log=True,
@@ -126,10 +148,12 @@ class RnnSnapshot(Snapshot):
 
 def make_task(config: RnnConfig, device="cpu", ctx: JobContext | None = None):
     """The RecurrentTask of a config (the characters task takes its corpus from `ctx`, else reads it)."""
-    from ...data.recurrent_tasks import AddingTask, CharTask, CopyTask
+    from ...data.recurrent_tasks import AddingTask, CharTask, CopyTask, CountTask
 
     if config.task == "copy":
         return CopyTask(config.length, COPY_SYMBOLS, COPY_ALPHABET)
+    if config.task == "count":
+        return CountTask(config.length, COPY_ALPHABET)
     if config.task == "adding":
         return AddingTask(config.length)
     corpus = (ctx or JobContext()).corpus(config.corpus)
@@ -141,7 +165,7 @@ def build_model(config: RnnConfig, vocab_size: int, out_dim: int, input_table=No
     from ...models.recurrent_net import RecurrentNet
 
     return RecurrentNet(config.cell, vocab_size, config.hidden, out_dim, config.activation, config.weight_scale,
-                        config.forget_bias, input_table)
+                        config.forget_bias, input_table, reset_after=config.gru_variant == "torch")
 
 
 @register_job
@@ -270,7 +294,8 @@ class RnnJob(Job):
 def _vocab_from_vector(config: RnnConfig, n_params: int) -> int:
     """The input vocabulary (= output size) of a characters model, solved from its parameter count."""
     G, H = BLOCKS[config.cell], config.hidden
-    fixed = G * H * H + G * H + (H if config.cell == "GRU" else 0)  # W_h, b, (b_hn)
+    b_hn = H if config.cell == "GRU" and config.gru_variant == "torch" else 0  # torch's variant's second bias
+    fixed = G * H * H + G * H + b_hn  # W_h, b
     per_symbol = G * H + H + 1  # a column of W_x, a row of the head and its bias
     vocab, rest = divmod(n_params - fixed, per_symbol)
     if rest or vocab < 1:
@@ -290,6 +315,8 @@ def states_for_input(config: RnnConfig, param_vector: np.ndarray, ids: list[int]
     table = None
     if config.task == "copy":
         vocab, out_dim = COPY_ALPHABET + 2, COPY_ALPHABET
+    elif config.task == "count":
+        vocab, out_dim = COPY_ALPHABET + 1, COPY_ALPHABET
     elif config.task == "adding":
         task = AddingTask(2)
         vocab, out_dim, table = task.vocab_size, 1, task.input_table
@@ -325,6 +352,10 @@ def encode_input(config: RnnConfig, alphabet: tuple[str, ...], text: str) -> lis
 
     if config.task == "copy":
         return encode_copy(text, tuple(alphabet))
+    if config.task == "count":
+        from ...data.recurrent_tasks import CountTask
+
+        return CountTask(2, len(alphabet) - 1).encode(text)
     if config.task == "adding":
         return encode_adding(text, len(alphabet) // 2)
     return encode_chars(text, tuple(alphabet))

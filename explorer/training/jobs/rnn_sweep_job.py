@@ -16,7 +16,7 @@ import numpy as np
 
 from ..job import Diverged, Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
-from .rnn_job import ACTIVATION_BUDGET, CELLS, RnnConfig, RnnJob, sequence_length
+from .rnn_job import ACTIVATION_BUDGET, CELLS, GRU_VARIANTS, RnnConfig, RnnJob, sequence_length
 
 SWEEP_TASKS = ("copy", "adding")
 SWEEP_CLIP = 1.0  # every point trains with its gradient norm clipped at this, so that no point diverges
@@ -28,21 +28,23 @@ class RnnSweepConfig:
 
     task: str = param("adding", label="Task", choices=SWEEP_TASKS,
                       help="Copy: remember symbols over T blanks. Adding: sum two marked values of T.")
-    lengths: tuple[int, ...] = param((5, 10, 20, 40, 80), label="Dependency lengths", min=2, max=2000,
+    lengths: tuple[int, ...] = param((10, 20, 40), label="Dependency lengths", min=2, max=2000,
                                      help="The lengths T to train at, e.g. 5, 10, 20, 40, 80.")
-    hidden: int = param(64, label="Hidden units", min=2, max=1024, help="Size of every cell's hidden state.")
-    steps_per_point: int = param(1500, label="Steps per point", min=1, max=1_000_000,
+    hidden: int = param(32, label="Hidden units", min=2, max=1024, help="Size of every cell's hidden state.")
+    steps_per_point: int = param(1000, label="Steps per point", min=1, max=1_000_000,
                                  help="Training steps of each (cell, length) network.")
-    lr: float = param(3e-3, label="Learning rate", min=1e-6, max=1.0, log=True, live=True,
+    lr: float = param(1e-2, label="Learning rate", min=1e-6, max=1.0, log=True, live=True,
                       help="Adam's step size.")
     batch_size: int = param(32, label="Batch size", min=1, max=4096, help="Sequences per step.")
+    gru_variant: str = param("lecture", label="GRU variant", choices=GRU_VARIANTS,
+                             help="lecture: h̃ = tanh(W[r ⊙ h, x]) (reset before the product); torch: reset after.")
     seed: int = param(0, label="Seed", min=0, max=2**31 - 1)
 
     def point_config(self, cell: str, length: int) -> RnnConfig:
         """The single run behind one point of the sweep."""
         return RnnConfig(task=self.task, cell=cell, activation="tanh", hidden=self.hidden, length=length,
                          clip="norm", clip_value=SWEEP_CLIP, lr=self.lr, batch_size=self.batch_size,
-                         steps=self.steps_per_point, seed=self.seed)
+                         steps=self.steps_per_point, seed=self.seed, gru_variant=self.gru_variant)
 
     def check(self) -> dict[str, str]:
         """Problems that involve more than one field: field name ('' for several) -> message."""
@@ -63,7 +65,9 @@ class RnnSweepConfig:
 class RnnSweepSnapshot(Snapshot):
     """accuracy (3, n): evaluation accuracy of cell c (order of `cells`) at lengths[j], NaN until that point has
     trained; chance: the accuracy of guessing; current: the point in training, e.g. "GRU, T=40" ("" at the end);
-    loss: its last training loss."""
+    loss: its last training loss. ratio_initial and ratio_trained (3, n): ‖∂L/∂h(0)‖ / ‖∂L/∂h(T−1)‖ of the
+    last step's loss on the evaluation batch, before the first step and after the last one (NaN until
+    measured); gru_variant: which GRU candidate ran."""
 
     task: str
     cells: tuple[str, ...]
@@ -72,6 +76,9 @@ class RnnSweepSnapshot(Snapshot):
     chance: float
     current: str
     loss: float
+    ratio_initial: np.ndarray = dataclasses.field(default_factory=lambda: np.empty((0, 0), np.float32))
+    ratio_trained: np.ndarray = dataclasses.field(default_factory=lambda: np.empty((0, 0), np.float32))
+    gru_variant: str = "torch"  # runs recorded before the variant was a setting ran torch's
 
 
 @register_job
@@ -91,6 +98,8 @@ class RnnSweepJob(Job):
         self.total_steps = len(self.points) * cfg.steps_per_point
         self.items_per_step = float(cfg.batch_size)
         self.accuracy = np.full((len(CELLS), len(cfg.lengths)), np.nan, np.float32)
+        self.ratio_initial = np.full_like(self.accuracy, np.nan)
+        self.ratio_trained = np.full_like(self.accuracy, np.nan)
         self.chance = float("nan")
         self._job: RnnJob | None = None
         self._point = -1
@@ -108,11 +117,21 @@ class RnnSweepJob(Job):
         self._job.setup(self.ctx)
         self.chance = float(self._job.task.chance)
         self._point = point
+        self.ratio_initial[c, j] = self._gradient_ratio()
 
     def _finish(self) -> None:
         c, j = self.points[self._point]
         self.accuracy[c, j] = self._job.evaluate()[1]
+        self.ratio_trained[c, j] = self._gradient_ratio()
         self._job = None
+
+    def _gradient_ratio(self) -> float:
+        """‖∂L/∂h(0)‖ / ‖∂L/∂h(T−1)‖ of the current point's network on its evaluation batch."""
+        from ...analysis.gradient_flow import gradient_norms
+
+        job = self._job
+        g = gradient_norms(job.model, job.eval_x, job.eval_y, job.task).astype(np.float64)
+        return float(g[0] / g[-1]) if g[-1] > 0 else float("nan")
 
     def train_step(self, step: int) -> dict[str, float]:
         spp = self.config.steps_per_point
@@ -143,4 +162,6 @@ class RnnSweepJob(Job):
         return RnnSweepSnapshot(
             step=step, task=cfg.task, cells=CELLS, lengths=frozen_array(cfg.lengths, np.int64),
             accuracy=frozen_array(self.accuracy), chance=self.chance, current=self._label(point), loss=self._loss,
+            ratio_initial=frozen_array(self.ratio_initial), ratio_trained=frozen_array(self.ratio_trained),
+            gru_variant=cfg.gru_variant,
         )

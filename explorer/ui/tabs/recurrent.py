@@ -191,6 +191,7 @@ class RecurrentTab(JobTab):
         self._sync_slider(cfg.weight_scale)
         self.form.set_hidden_fields(["cell"] + ([] if cfg.with_rnn else ["activation"])
                                     + ([] if cfg.with_lstm else ["forget_bias"])
+                                    + ([] if cfg.with_gru else ["gru_variant"])
                                     + ([] if cfg.clip == "norm" else ["clip_value"]))
         if self.view_state.set_config(cfg):
             self._probe()
@@ -360,7 +361,8 @@ def _probe_cells(cfg: RnnCompareConfig) -> dict:
     from ...analysis.gradient_flow import initial_gradient_flow
 
     return {cell: initial_gradient_flow(cell, cfg.activation, cfg.hidden, cfg.sequence_length(), cfg.weight_scale,
-                                        forget_bias=cfg.forget_bias, seed=cfg.seed) for cell in cfg.cells()}
+                                        forget_bias=cfg.forget_bias, seed=cfg.seed,
+                                        reset_after=cfg.gru_variant == "torch") for cell in cfg.cells()}
 
 
 def _states_for_text(cfg, alphabet, params, text):
