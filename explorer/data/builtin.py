@@ -17,6 +17,7 @@ from explorer.data.errors import Cancelled, CorpusError
 from explorer.data.synthetic import SYNTHETIC_NAME, make_synthetic_corpus
 from explorer.data.textfile import read_text_file
 from explorer.data.tokenize import has_words
+from explorer.data.zipf import ZIPF_NAME, make_zipf_corpus
 from explorer.paths import RESOURCES, cache_dir
 
 Progress = Callable[[int, int], None]
@@ -26,6 +27,7 @@ BUILTIN_CORPORA: dict[str, str] = {
     "austen": "Jane Austen's six novels",
     "stdlib": "Python standard library docstrings",
     "synthetic": SYNTHETIC_NAME,
+    "zipf": ZIPF_NAME,
 }
 
 AUSTEN_PATH = RESOURCES / "corpora" / "austen-novels.txt.gz"
@@ -130,6 +132,7 @@ def load_builtin(name: str, progress: Progress | None = None, cancel: Cancel | N
     use (about 2 s) and then cached per Python version; it is only about 260,000 words with Python 3.11
     (not the million once expected), so it serves as a second corpus at most.
     "synthetic" is a generated corpus with known word classes and analogies.
+    "zipf" is a generated corpus with known word classes whose members follow Zipf's law (many rare words).
     progress(done, total) counts bytes read, or source files parsed while the docstrings are gathered.
     """
     if name == "austen":
@@ -137,8 +140,8 @@ def load_builtin(name: str, progress: Progress | None = None, cancel: Cancel | N
         return Corpus(name=BUILTIN_CORPORA["austen"], text=read.text, source=AUSTEN_SOURCE, notes=read.notes)
     if name == "stdlib":
         return _load_stdlib(progress, cancel)
-    if name == "synthetic":
-        corpus = make_synthetic_corpus()
+    if name in ("synthetic", "zipf"):
+        corpus = make_synthetic_corpus() if name == "synthetic" else make_zipf_corpus()
         if progress is not None:
             progress(1, 1)
         return corpus

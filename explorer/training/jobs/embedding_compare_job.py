@@ -8,6 +8,7 @@ the figure that checks the lecture's claim that skip-gram treats rare words bett
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from ..params import param
 
 METHODS = ("skip-gram", "CBOW", "skip-gram, full softmax", "CBOW, full softmax", "co-occurrence + SVD")
 FREQUENCY_BINS = 3
+USUAL_LR = {"skip-gram": 0.025, "CBOW": 0.05}  # the word2vec C tool's default rate for each method
 
 
 @dataclasses.dataclass
@@ -32,6 +34,10 @@ class EmbeddingCompareConfig:
     min_count: int = param(5, label="Min count", min=1, max=1000)
     max_vocab: int = param(20000, label="Max vocabulary", min=10, max=1_000_000)
     epochs: int = param(3, label="Epochs", min=1, max=1000, help="Epochs of the word2vec methods.")
+    lr_a: float = param(0.0, label="Rate A", min=0.0, max=10.0,
+                        help="Initial learning rate of method A; 0: its usual rate (skip-gram 0.025, CBOW 0.05).")
+    lr_b: float = param(0.0, label="Rate B", min=0.0, max=10.0,
+                        help="Initial learning rate of method B; 0: its usual rate (skip-gram 0.025, CBOW 0.05).")
     seed: int = param(0, label="Seed", min=0, max=2**31 - 1)
 
     def check(self) -> dict[str, str]:
@@ -40,7 +46,12 @@ class EmbeddingCompareConfig:
         return {}
 
 
-def sub_job(method: str, cfg: EmbeddingCompareConfig, device: str) -> Job:
+def method_lr(method: str, lr: float) -> float:
+    """The rate a method trains at: `lr`, or its usual rate when `lr` is 0."""
+    return float(lr) if lr > 0 else USUAL_LR.get(method.partition(", ")[0], 0.025)
+
+
+def sub_job(method: str, cfg: EmbeddingCompareConfig, device: str, lr: float = 0.0) -> Job:
     """The job that trains one method with the shared settings (the other settings at their defaults)."""
     shared = dict(corpus=cfg.corpus, dim=cfg.dim, window=cfg.window, min_count=cfg.min_count,
                   max_vocab=cfg.max_vocab, seed=cfg.seed)
@@ -51,7 +62,7 @@ def sub_job(method: str, cfg: EmbeddingCompareConfig, device: str) -> Job:
     from .word2vec_job import Word2VecConfig, Word2VecJob
 
     base, _, objective = method.partition(", ")
-    kw = dict(shared, method=base, epochs=cfg.epochs)
+    kw = dict(shared, method=base, epochs=cfg.epochs, lr=method_lr(method, lr))
     if objective:
         kw["objective"] = objective
     return Word2VecJob(Word2VecConfig(**kw), device)
@@ -83,6 +94,10 @@ class EmbeddingCompareSnapshot(Snapshot):
     bin_size: np.ndarray
     purity_a: np.ndarray
     purity_b: np.ndarray
+    words_per_s_a: float = float("nan")  # corpus words trained per second of each method's own steps
+    words_per_s_b: float = float("nan")
+    lr_a: float = float("nan")  # the initial rate each method trained at (NaN: none, or an older run)
+    lr_b: float = float("nan")
 
 
 @register_job
@@ -98,19 +113,25 @@ class EmbeddingCompareJob(Job):
     def setup(self, ctx: JobContext) -> None:
         cfg = self.config
         ctx = ctx.with_corpus(cfg.corpus, ctx.corpus(cfg.corpus))  # read once, for both methods
-        self.jobs = [sub_job(cfg.method_a, cfg, self.device), sub_job(cfg.method_b, cfg, self.device)]
+        self.jobs = [sub_job(cfg.method_a, cfg, self.device, cfg.lr_a),
+                     sub_job(cfg.method_b, cfg, self.device, cfg.lr_b)]
         for job in self.jobs:
             job.setup(ctx)
         self.total_steps = max(job.total_steps for job in self.jobs)
         self.items_per_step = 1.0
         self._losses = [float("nan"), float("nan")]
         self._snaps = [None, None]
+        self._seconds = [0.0, 0.0]  # time spent in each method's own steps
+        self._items = [0.0, 0.0]  # corpus words those steps trained on
 
     def train_step(self, step: int) -> dict[str, float]:
         metrics: dict[str, float] = {}
         for n, job in enumerate(self.jobs):
             if step < job.total_steps:
+                t0 = time.perf_counter()
                 m = job.train_step(step)
+                self._seconds[n] += time.perf_counter() - t0
+                self._items[n] += job.items_per_step
                 self._losses[n] = float(m.get("loss", float("nan")))
                 metrics[f"loss:{'ab'[n]}"] = self._losses[n]
         finite = [v for v in self._losses if np.isfinite(v)]
@@ -145,6 +166,8 @@ class EmbeddingCompareJob(Job):
             except ValueError:
                 pass
         progress = [min(1.0, step / max(1, job.total_steps)) for job in self.jobs]
+        speed = [i / s if s > 0 else float("nan") for i, s in zip(self._items, self._seconds, strict=True)]
+        rates = [float(getattr(job.config, "lr", float("nan"))) for job in self.jobs]
         return EmbeddingCompareSnapshot(
             step=step, methods=(self.config.method_a, self.config.method_b), words=words,
             counts=frozen_array(counts, np.int64), classes=classes, vectors_a=frozen_array(va),
@@ -152,6 +175,7 @@ class EmbeddingCompareJob(Job):
             loss_a=self._losses[0], loss_b=self._losses[1], progress_a=progress[0], progress_b=progress[1],
             bin_low=frozen_array(low, np.int64), bin_high=frozen_array(high, np.int64),
             bin_size=frozen_array(size, np.int64), purity_a=frozen_array(pa), purity_b=frozen_array(pb),
+            words_per_s_a=speed[0], words_per_s_b=speed[1], lr_a=rates[0], lr_b=rates[1],
         )
 
     def record_snapshot(self, snap: EmbeddingCompareSnapshot) -> EmbeddingCompareSnapshot:
