@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..figures import Axis, Figure, Points, RefLine, Series, Table
+from ..figures import Axis, Figure, RefLine, Series, Table
 from . import register_state
 from .base import TabState
 
@@ -122,7 +122,7 @@ class RnnScaleState(TabState):
         x = Axis("weight scale (spectral radius of W_h)", log=True,
                  ticks=tuple((float(s), f"{s:g}") for s in scales))
         name = activation_name(snap.activation)
-        series, points, rows = [], [], []
+        series, rows = [], []
         for act, arr, dash, color in ((name, snap.grad_norms, False, "#009E73"),
                                       ("tanh", snap.tanh_grad_norms, True, "#777777")):
             if np.asarray(arr).shape[1] == 0:
@@ -130,17 +130,13 @@ class RnnScaleState(TabState):
             med, every = median_ratios(arr), network_ratios(arr)
             ok = np.isfinite(med)
             series.append(Series(f"{act}: median", scales[ok], med[ok], color=color, dash=dash, symbol="o"))
-            xs = np.repeat(scales, every.shape[1])
-            fin = np.isfinite(every.ravel())
-            points.append(Points(f"{act}: each network", xs[fin], every.ravel()[fin], color=color, size=5,
-                                 legend=True))
             rows += [(act, float(s), n, float(every[i, n])) for i, s in enumerate(scales)
                      for n in range(every.shape[1]) if np.isfinite(every[i, n])]
         med = median_ratios(snap.grad_norms)
         caption = (f"{self._setting()}: median ratio " + ", ".join(f"{r:.1e} at {s:g}" for s, r in
                                                                   zip(scales, med, strict=True) if np.isfinite(r))
                    + "; below 1 the gradient vanishes going back in time, above 1 it explodes")
-        return Figure("ratio_by_scale", title, x=x, y=y, series=tuple(series), points=tuple(points),
+        return Figure("ratio_by_scale", title, x=x, y=y, series=tuple(series),
                       lines=(RefLine(1.0, "ratio 1: gradient kept"),), caption=caption,
                       data=Table(("activation", "weight scale", "network", "ratio"), rows),
                       hint="The first scale is being measured…")

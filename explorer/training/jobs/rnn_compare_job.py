@@ -12,7 +12,7 @@ import numpy as np
 
 from ..job import Diverged, Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
-from .rnn_job import RnnConfig, RnnJob
+from .rnn_job import LENGTH_HELP, TASK_HELP, TASKS, RnnConfig, RnnJob
 
 CELLS = ("RNN", "GRU", "LSTM")
 MAX_GATES = 3  # LSTM: f, i, o
@@ -20,7 +20,17 @@ MAX_GATES = 3  # LSTM: f, i, o
 
 @dataclasses.dataclass
 class RnnCompareConfig(RnnConfig):
-    """An RnnConfig plus which cells to train side by side (its `cell` field is not used)."""
+    """An RnnConfig plus which cells to train side by side (its `cell` field is not used).
+
+    Its defaults show the lesson 'gates-keep-gradient' without changes: on the adding problem at T = 40 (hidden
+    32, 1,500 steps, Adam 3e-3) one run measured accuracy RNN 11%, GRU 88%, LSTM 48% (chance 7%) in 23 s on one
+    CPU thread, and ‖∂L/∂h(0)‖ / ‖∂L/∂h(39)‖ after training RNN 3.1e-5, GRU 0.97, LSTM 0.19. (The copy task at
+    T = 20, the earlier default, showed the reverse: RNN 81%, LSTM 68%.)
+    """
+
+    task: str = param("adding", label="Task", choices=TASKS, help=TASK_HELP)
+    hidden: int = param(32, label="Hidden units", min=2, max=1024, help="Size of the hidden state h(t).")
+    length: int = param(40, label="Dependency length T", min=2, max=2000, help=LENGTH_HELP)
 
     with_rnn: bool = param(True, label="Plain RNN", help="Train the plain (Elman) RNN.")
     with_gru: bool = param(True, label="GRU", help="Train a GRU side by side, same task, data and seed.")

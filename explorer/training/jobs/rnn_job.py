@@ -48,16 +48,20 @@ def sequence_length(task: str, length: int) -> int:
     return 2 * COPY_SYMBOLS + length if task == "copy" else length
 
 
+TASK_HELP = (f"Copy (many to many): remember {COPY_SYMBOLS} symbols over T blanks and repeat them after the go "
+             "marker. Adding (many to one): output the sum of the two marked values of a length-T sequence. "
+             "Characters (many to many): predict the next character of the corpus. Count (one to many): from one "
+             "start symbol, emit T symbols counting up from it.")
+LENGTH_HELP = "Copy: the delay between the symbols and their recall. Adding: the sequence length. Characters: " \
+              "the window length. Count: the symbols emitted."
+
+
 @dataclasses.dataclass
 class RnnConfig:
     """Hyper-parameters of a recurrent-network run."""
 
-    task: str = param("adding", label="Task", choices=TASKS,
-                      help=f"Copy (many to many): remember {COPY_SYMBOLS} symbols over T blanks and repeat them "
-                           "after the go marker. Adding (many to one): output the sum of the two marked values "
-                           "of a length-T sequence. Characters (many to many): predict the next character of "
-                           "the corpus. Count (one to many): from one start symbol, emit T symbols counting up "
-                           "from it.")
+    task: str = param("copy", label="Task", choices=TASKS,
+                      help=TASK_HELP)
     corpus: str = "builtin:austen"
     cell: str = param("LSTM", label="Cell", choices=CELLS,
                       help="Plain (Elman) RNN, gated recurrent unit, or long short-term memory.")
@@ -67,10 +71,8 @@ class RnnConfig:
                                   "tanh(W_x x + r ⊙ (W_h h + b)), reset applied after it.")
     activation: str = param("tanh", label="Activation", choices=("tanh", "relu"),
                             help="Non-linearity of the plain RNN (the gated cells use tanh).")
-    hidden: int = param(32, label="Hidden units", min=2, max=1024, help="Size of the hidden state h(t).")
-    length: int = param(40, label="Dependency length T", min=2, max=2000,
-                        help="Copy: the delay between the symbols and their recall. Adding: the sequence "
-                             "length. Characters: the window length.")
+    hidden: int = param(64, label="Hidden units", min=2, max=1024, help="Size of the hidden state h(t).")
+    length: int = param(20, label="Dependency length T", min=2, max=2000, help=LENGTH_HELP)
     weight_scale: float = param(1.0, label="Weight scale", min=0.01, max=10.0, log=True,
                                 help="Spectral radius of each recurrent weight block at initialisation: below "
                                      "~1 a plain RNN's gradients vanish, above ~1 they can explode.")
