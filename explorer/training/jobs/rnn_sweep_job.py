@@ -1,12 +1,15 @@
 """Sweep job: task accuracy against dependency length for the plain RNN, the GRU and the LSTM.
 
 For every length T (in order) and every cell it trains a fresh network for `steps_per_point` steps with
-gradient-norm clipping at 1, then measures its accuracy on a fixed evaluation batch. With the defaults (adding
-problem, hidden 64, 1500 steps per point, Adam 3e-3; about 5 minutes on two busy CPU cores) one run measured,
-for T = 5, 10, 20, 40, 80 (guessing scores 0.07): plain RNN 0.66, 0.23, 0.11, 0.12, 0.09; GRU 1.00, 1.00, 0.97,
-0.98, 0.67; LSTM 1.00, 1.00, 0.98, 0.91, 0.08 (its T = 80 plateau outlasts 1500 steps). On the copy task the
-plain RNN, initialised at spectral radius 1, learned faster than the gated cells in a few hundred steps at
-every length tried (5 to 80; one symbol up to 160), so the sweep starts on the adding problem.
+gradient-norm clipping at 1, then measures its accuracy on a fixed evaluation batch and, before the first and
+after the last step, the share of the last step's gradient reaching h(0). With the defaults (the lesson
+'gates-keep-gradient': adding problem, T = 10, 20, 40, hidden 32, 1,000 steps per point, Adam 1e-2; 73 s on two
+busy CPU cores) one run measured at T = 40 (guessing 7%): accuracy RNN 5%, GRU 100%, LSTM 77%; the gradient
+ratio after training RNN 6.8e-4, GRU 0.31, LSTM 0.13, at initialisation RNN 0.29, GRU 4.9e-4, LSTM 5.8e-3 (the
+gates keep the gradient once trained, not at the start). An earlier run at hidden 64, 1,500 steps, Adam 3e-3
+for T = 5 … 80 took about 5 minutes. On the copy task the plain RNN, initialised at spectral radius 1, learned
+faster than the gated cells in a few hundred steps at every length tried (5 to 80; one symbol up to 160), so
+the sweep starts on the adding problem.
 """
 from __future__ import annotations
 
