@@ -17,6 +17,18 @@ def _band(i: int, n: int) -> str:
     return BAND_NAMES[0] if i == 0 else BAND_NAMES[2] if i == n - 1 else BAND_NAMES[1] if n == 3 else f"group {i + 1}"
 
 
+def _speeds(snap, a: str, b: str) -> str:
+    """'. Rates ...; words/s ...' from a snapshot that has them (older runs do not)."""
+    text = ""
+    rates = (getattr(snap, "lr_a", float("nan")), getattr(snap, "lr_b", float("nan")))
+    if all(np.isfinite(rates)):
+        text += f". Initial learning rates: {a} {rates[0]:g}, {b} {rates[1]:g}"
+    speeds = (getattr(snap, "words_per_s_a", float("nan")), getattr(snap, "words_per_s_b", float("nan")))
+    if all(np.isfinite(speeds)):
+        text += f"; corpus words trained a second: {a} {speeds[0]:,.0f}, {b} {speeds[1]:,.0f}"
+    return text
+
+
 @register_state
 class EmbeddingCompareState(TabState):
     """Figures of an `embedding_compare` run."""
@@ -100,7 +112,8 @@ class EmbeddingCompareState(TabState):
                       f"{pa[-1]:.2f} vs {pb[-1]:.2f}",
             x=Axis(axes["x"].label, ticks=ticks, range=(-0.5, bands - 0.5)), y=axes["y"],
             series=(Series(a, x, pa, color=0, symbol="o"), Series(b, x, pb, color=1, symbol="o")),
-            caption="Purity: the share of a word's 5 nearest neighbours in its own class. " + "; ".join(parts),
+            caption="Purity: the share of a word's 5 nearest neighbours in its own class. " + "; ".join(parts)
+                    + _speeds(snap, a, b),
             data=Table(("frequency band", "lowest count", "highest count", "words", f"purity {a}", f"purity {b}"),
                        [(_band(i, bands), int(lo), int(hi), int(n), float(u), float(v)) for i, (lo, hi, n, u, v)
                         in enumerate(zip(snap.bin_low, snap.bin_high, snap.bin_size, pa, pb, strict=True))]))

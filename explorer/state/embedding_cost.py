@@ -11,13 +11,17 @@ from . import register_state
 from .base import TabState
 
 
-def loglog_slope(sizes, values) -> float:
-    """Least-squares slope of log(value) on log(size) over every positive point (NaN under two)."""
+def loglog_slope(sizes, values, upper: float = 1.0) -> float:
+    """Least-squares slope of log(value) on log(size) over the largest `upper` share of the positive points
+    (at least two; NaN under two)."""
     n, v = np.asarray(sizes, float), np.asarray(values, float)
     ok = (n > 0) & (v > 0) & np.isfinite(v)
-    if ok.sum() < 2 or len(set(n[ok].tolist())) < 2:
+    n, v = n[ok], v[ok]
+    order = np.argsort(n)
+    keep = order[-max(2, math.ceil(len(n) * upper)):]
+    if len(set(n[keep].tolist())) < 2:
         return float("nan")
-    return float(np.polyfit(np.log(n[ok]), np.log(v[ok]), 1)[0])
+    return float(np.polyfit(np.log(n[keep]), np.log(v[keep]), 1)[0])
 
 
 def _groups(names, sizes, seconds, fastest, slowest) -> dict[str, tuple[np.ndarray, ...]]:
@@ -30,7 +34,8 @@ def _groups(names, sizes, seconds, fastest, slowest) -> dict[str, tuple[np.ndarr
     return out
 
 
-def _time_figure(name: str, title: str, groups: dict, x_label: str, caption: str, hint: str) -> Figure:
+def _time_figure(name: str, title: str, groups: dict, x_label: str, caption: str, hint: str,
+                 upper: float = 1.0) -> Figure:
     sizes = sorted({int(v) for g in groups.values() for v in g[0]})
     x = Axis(x_label, "words", log=True, ticks=tuple((float(v), f"{v:,}") for v in sizes) or None)
     y = Axis("time (median of repeats)", "s", log=True)
@@ -38,9 +43,10 @@ def _time_figure(name: str, title: str, groups: dict, x_label: str, caption: str
         return Figure(name, title, x, y, hint=hint)
     series = []
     for i, (label, (n, t, lo, hi)) in enumerate(groups.items()):
-        series.append(Series(f"{label} (slope {loglog_slope(n, t):.2f})", n, t, color=i, symbol="o"))
-        series.append(Series(f"{label}: fastest and slowest", np.repeat(n, 2), np.ravel(np.c_[lo, hi]), color=i,
-                             symbol="+", line=False, legend=False))
+        series.append(Series(f"{label} (slope {loglog_slope(n, t, upper):.2f})", n, t, color=i, symbol="o"))
+        nan = np.full(len(n), np.nan)  # one vertical bar per size, from the fastest to the slowest repeat
+        series.append(Series(f"{label}: fastest to slowest", np.ravel(np.c_[n, n, nan]),
+                             np.ravel(np.c_[lo, hi, nan]), color=i, width=1.0, legend=False))
     rows = [(label, int(a), float(b), float(c), float(d)) for label, g in groups.items()
             for a, b, c, d in zip(*g, strict=True)]
     return Figure(name, title, x, y, series=tuple(series), caption=caption,
@@ -63,13 +69,13 @@ class SoftmaxCostState(TabState):
         title = "Time of one skip-gram training step against vocabulary size"
         caption = ""
         if groups:
-            slopes = "; ".join(f"{k} {loglog_slope(g[0], g[1]):.2f}" for k, g in groups.items())
+            slopes = "; ".join(f"{k} {loglog_slope(g[0], g[1], 0.5):.2f}" for k, g in groups.items())
             caption = (f"One SGD step (scores, gradients, update) on the same {s.batch} (word, context) pairs, "
                        f"{s.dim}-dimensional vectors; negative sampling with {s.negatives} noise words per pair. "
-                       f"Fitted log-log slopes (1 = linear in |V|, 0 = flat): {slopes}. Crosses: fastest and "
-                       f"slowest repeat. One torch thread on {s.device}.")
+                       f"Log-log slopes fitted over the larger half of the sizes (1 = linear in |V|, 0 = flat): "
+                       f"{slopes}. Bars: fastest to slowest repeat. One torch thread on {s.device}.")
         return _time_figure(name, title, groups, "vocabulary size |V|", caption,
-                            "Run the measurement to time a step at each vocabulary size.")
+                            "Run the measurement to time a step at each vocabulary size.", upper=0.5)
 
 
 @register_state
@@ -93,7 +99,8 @@ class SvdCostState(TabState):
             slopes = "; ".join(f"{k} {loglog_slope(g[0], g[1]):.2f}" for k, g in groups.items())
             caption = (f"PPMI co-occurrence matrix of the most frequent words of {s.scaling_corpus}: the full SVD "
                        f"(every singular triplet, dense LAPACK) and the truncated one (the top {s.dim}, sparse "
-                       f"PROPACK). Fitted log-log slopes (3 = cubic): {slopes}. One BLAS thread.")
+                       f"PROPACK). Log-log slopes fitted over all sizes (3 = cubic): {slopes}. Bars: fastest to "
+                       f"slowest repeat. One BLAS thread.")
         return _time_figure("svd_time", "Time of the SVD against vocabulary size", groups, "vocabulary size |V|",
                             caption, "Run the measurement to time the SVD at each vocabulary size.")
 
