@@ -105,3 +105,58 @@ def test_bad_generation_cost_settings_are_refused():
     assert validate_config(GenerationCostConfig(width=10, heads=4))
     assert validate_config(GenerationCostConfig(lengths=()))
     assert not validate_config(GenerationCostConfig())
+
+
+# --- pretrain-finetune ----------------------------------------------------------------------------------------
+
+TRANSFER = dict(scratch=0.50, copy=0.63, warm=0.61, frozen=0.69, share=0.01, examples=40, chance=0.5, lower=2,
+                pretrain_steps=600, pretrain_val_loss=1.88, scratch_most=0.51, warm_most=0.81, examples_most=400)
+
+
+def test_pretrain_finetune_holds_when_every_pretrained_way_beats_scratch_with_few_labels():
+    from explorer.lessons.gpt import decide_transfer
+
+    verdict = decide_transfer(TRANSFER)
+    assert verdict.holds
+    assert "50% from scratch against 63% copying the lower 2 layer groups, 61% warm start, 69% warm start with " \
+           "the lower 2 frozen (chance 50%); the frozen warm start is ahead by 6 points" in verdict.evidence
+    assert "pre-trained in the run (600 steps" in verdict.evidence
+    level = decide_transfer({**TRANSFER, "copy": 0.69})
+    assert level.holds and "copying and the frozen warm start are level" in level.evidence
+
+
+@pytest.mark.parametrize("change", [dict(warm=0.52), dict(copy=0.5), dict(frozen=0.4), dict(scratch=0.66)])
+def test_pretrain_finetune_does_not_hold_when_a_pretrained_way_is_no_better(change):
+    from explorer.lessons.gpt import decide_transfer
+
+    assert not decide_transfer({**TRANSFER, **change}).holds
+
+
+def test_the_sweep_pretrains_its_own_model_when_none_is_chosen(tmp_path):
+    from explorer.render.run_export import open_state
+    from explorer.training.jobs.finetune_sweep_job import FinetuneSweepConfig, FinetuneSweepJob
+    from explorer.training.params import validate_config
+    from explorer.training.record import RunRecorder, open_run
+    from explorer.training.runner import run_job
+
+    cfg = FinetuneSweepConfig(pretrained="", pretrain_steps=3, shares="0.01", steps=2, batch_size=4,
+                              ways="scratch,warm")
+    assert not validate_config(cfg)
+    assert "pretrain_steps" in validate_config(FinetuneSweepConfig(pretrained="", pretrain_steps=0))
+    job = FinetuneSweepJob(cfg, "cpu")
+    for _ in run_job(job, recorder=RunRecorder(tmp_path / "run")):
+        pass
+    assert job.total_steps == 3 + 2 and job.pretrained is not None and job.pre_job is None
+    record = open_run(tmp_path / "run")
+    assert "pretrain_loss" in record.metrics and record.info["status"] == "finished"
+    snap = open_state(tmp_path / "run").snapshot
+    assert snap.pretrain_steps == 3 and snap.done == 1 and "pre-trained in this run" in snap.pretrained
+    assert snap.final_accuracy.shape == (1, 2) and not any(snap.final_accuracy.ravel() != snap.final_accuracy.ravel())
+    # the model fine-tuned is the one pre-trained: the warm start's weights began as the pre-trained vector
+    import numpy as np
+    import torch
+
+    base = job.pretrained.build_model()
+    vector = torch.nn.utils.parameters_to_vector(base.parameters()).detach().numpy()
+    np.testing.assert_array_equal(vector, job.pretrained.param_vector)
+    assert open_state(tmp_path / "run").figure("efficiency").caption.startswith("Fine-tuned: 2×64 pre-trained")

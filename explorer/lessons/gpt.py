@@ -7,7 +7,80 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .lesson import Lesson, LessonRun, Undecided, Verdict, num, register
+from .lesson import Lesson, LessonRun, Undecided, Verdict, num, pct, register
+
+# --- pre-training then fine-tuning -----------------------------------------------------------------------------
+
+PAYS_OFF = 0.05  # every pre-trained way must beat from-scratch training by this much accuracy at the fewest labels
+WAY_NAMES = {"scratch": "from scratch", "copy": "copying the lower layers", "warm": "warm start",
+             "frozen": "warm start with frozen lower layers"}
+
+
+def measure_transfer(run: LessonRun) -> dict[str, float]:
+    """Final validation accuracy of each way at the smallest share of labelled data, with its example count,
+    chance and the pre-trained model's validation loss."""
+    run.finished()
+    s = run.final
+    shares = np.asarray(s.shares, dtype=np.float64)
+    if int(s.done) < len(shares) or not len(shares):
+        raise Undecided(f"only {int(s.done)} of {len(shares)} amounts of labelled data were trained")
+    missing = [w for w in WAY_NAMES if w not in s.ways]
+    if missing:
+        raise Undecided(f"the run did not fine-tune {', '.join(missing)}")
+    j = int(np.argmin(shares))
+    acc = np.asarray(s.final_accuracy, dtype=np.float64)
+    numbers = {w: float(acc[j, s.ways.index(w)]) for w in WAY_NAMES}
+    if not all(np.isfinite(list(numbers.values()))):
+        raise Undecided("a way diverged at the smallest share of labelled data")
+    largest = int(np.argmax(shares))
+    numbers.update(share=float(shares[j]), examples=float(s.examples[j]), chance=float(s.chance),
+                   lower=float(getattr(run.config, "lower", 0)), pretrain_steps=float(getattr(s, "pretrain_steps", 0)),
+                   pretrain_val_loss=float(getattr(s, "pretrain_val_loss", float("nan"))),
+                   scratch_most=float(acc[largest, s.ways.index("scratch")]),
+                   warm_most=float(acc[largest, s.ways.index("warm")]), examples_most=float(s.examples[largest]))
+    return numbers
+
+
+def decide_transfer(n: Mapping[str, float]) -> Verdict:
+    """Holds when each pre-trained way (copy, warm, frozen) beats from scratch clearly at the fewest labels."""
+    gains = {w: n[w] - n["scratch"] for w in ("copy", "warm", "frozen")}
+    holds = all(g >= PAYS_OFF for g in gains.values())
+    lower = int(n["lower"])
+    gap = round(100 * n["copy"]) - round(100 * n["frozen"])
+    if gap:
+        compared = f"{'copying' if gap > 0 else 'the frozen warm start'} is ahead by {abs(gap)} points"
+    else:
+        compared = "copying and the frozen warm start are level"
+    evidence = (f"with {n['examples']:,.0f} labelled examples ({n['share']:.0%} of the data) the validation accuracy "
+                f"is {pct(n['scratch'])} from scratch against {pct(n['copy'])} copying the lower {lower} layer "
+                f"groups, {pct(n['warm'])} warm start, {pct(n['frozen'])} warm start with the lower {lower} frozen "
+                f"(chance {pct(n['chance'])}); {compared}")
+    if np.isfinite(n.get("scratch_most", np.nan)) and n.get("examples_most", 0) > n["examples"]:
+        evidence += (f"; with {n['examples_most']:,.0f} examples: {pct(n['scratch_most'])} from scratch, "
+                     f"{pct(n['warm_most'])} warm start")
+    if n.get("pretrain_steps", 0) > 0:
+        evidence += (f"; the model was pre-trained in the run ({n['pretrain_steps']:,.0f} steps, validation loss "
+                     f"{num(n['pretrain_val_loss'])} nats)")
+    return Verdict(holds, evidence, dict(n))
+
+
+register(Lesson(
+    name="pretrain-finetune",
+    topic="GPT",
+    claim="Pre-training on next-token prediction, then fine-tuning on the task, pays off with little labelled "
+          "data; transfer either copies parts (the lower layers) or uses the pre-trained model as a warm start "
+          "(with frozen layers).",
+    tab="Pre-train & fine-tune",
+    page="Data efficiency",
+    kind="finetune_sweep",
+    measure=measure_transfer,
+    decide=decide_transfer,
+    config=dict(pretrained="", pretrain_steps=600, task="classify", source="scrambled", shares="0.01,0.1",
+                steps=80, lower=2, pooling="mean", batch_size=32, lr=3e-4),
+    quick=dict(pretrain_steps=10, shares="0.01", steps=3, batch_size=8),
+    figures=("efficiency",),
+))
+
 
 # --- training in parallel, generation token by token ----------------------------------------------------------
 

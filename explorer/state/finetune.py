@@ -310,6 +310,11 @@ class FinetuneSweepState(WaysMixin, RunHistory):
             return ""
         done = int(snap.done)
         text = f"{done} of {len(examples)} amounts of labelled data done"
+        own = int(getattr(snap, "pretrain_steps", 0) or 0)
+        if own:
+            loss = float(getattr(snap, "pretrain_val_loss", math.nan))
+            text = (f"Fine-tuned: {snap.pretrained}" + (f" (validation loss {loss:.2f} nats)" if math.isfinite(loss)
+                                                         else "") + f". {text}")
         if done == 0:
             return text + "."
         parts = []

@@ -217,9 +217,9 @@ class FinetuneJob(Job):
         self.probe_groups = tuple(self.groups[:-1])
         self.probe_after = np.full((W, len(self.probe_groups)), np.nan, np.float32)
         self._probe_done = False
-        self._evaluate()
-        if self.light:
+        if self.light:  # a sweep reads only the accuracy after the last step
             return
+        self._evaluate()
         self.probe_x = self.val_x[:1]
         self.probe_tokens = tuple(token_label(pre.alphabet[i]) for i in task.val_x[0])
         self.probe_before = np.asarray(self._probe(self.base), np.float32)

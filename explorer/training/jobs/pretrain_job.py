@@ -89,3 +89,13 @@ class PretrainJob(GptJob):
         from ..job import frozen_array
 
         return dataclasses.replace(snap, param_vector=frozen_array(np.zeros(0)))
+
+
+def own_pretraining(corpus: str, steps: int, seed: int, device: str, ctx: JobContext) -> PretrainJob:
+    """A PretrainJob of the tiny preset's shape for `steps` steps on `corpus`, set up and ready to train (a job
+    that needs a pre-trained model and was given none runs it as its first steps)."""
+    cfg = dataclasses.replace(apply_preset(PretrainConfig(), "tiny"), corpus=corpus, steps=int(steps), seed=int(seed))
+    job = PretrainJob(cfg, device)
+    job.setup(ctx)
+    return job
+

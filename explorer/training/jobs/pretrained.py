@@ -177,3 +177,18 @@ def load_pretrained(folder: str | Path) -> Pretrained:
     vector = np.array(snap.param_vector, dtype=np.float32)
     vector.setflags(write=False)
     return Pretrained(config=record.config, alphabet=tuple(snap.alphabet), param_vector=vector, info=info)
+
+
+def pretrained_of(job) -> Pretrained:
+    """The model a PretrainJob has trained so far as a Pretrained (in memory, with no run folder)."""
+    import torch
+
+    cfg = job.config
+    vector = torch.nn.utils.parameters_to_vector(job.model.parameters()).detach().cpu().numpy()
+    vector = np.array(vector, dtype=np.float32)
+    vector.setflags(write=False)
+    val = float(getattr(job, "val_loss", float("nan")))
+    info = PretrainedInfo(folder=Path(), kind=job.kind, corpus=cfg.corpus, step=int(cfg.steps), status="finished",
+                          val_loss=val, layers=cfg.layers, heads=cfg.heads, width=cfg.width, context=cfg.context,
+                          positional=cfg.positional, label=f"{cfg.layers}×{cfg.width} pre-trained in this run")
+    return Pretrained(config=cfg, alphabet=tuple(job.alphabet), param_vector=vector, info=info)
