@@ -11,6 +11,7 @@ from ..figures import Axis, Figure, RefLine, Series
 from ..training.jobs.gpt_job import VAL_EVERY
 from . import register_state
 from .attention_generation import GenerationState
+from .attention_leak import jacobian_figure
 from .attention_maps import PLOT_PX, MapLayout, grid_figure, head_figure, tokens_click, tokens_figure, tokens_readout
 from .attention_positions import position_figures
 from .attention_view import MODES, AttentionView, display_cap, head_hit_rates
@@ -39,7 +40,7 @@ class AttentionState(TabState):
     """The heatmaps follow the snapshot on show (or a typed text read by its model); history figures the run."""
 
     kinds = ("gpt",)
-    figure_names = ("loss", "accuracy", "grid", "head", "tokens", "positions", "similarity")
+    figure_names = ("loss", "accuracy", "grid", "head", "tokens", "positions", "similarity", "leak")
 
     def __init__(self) -> None:
         super().__init__()
@@ -271,6 +272,13 @@ class AttentionState(TabState):
             return self._positions()[POSITIONS.index(name)]
         if name == "next":
             return self.generation.figure()
+        if name == "leak":
+            snap = self.snapshot
+            mask = "" if snap is None else ("causal mask on" if snap.causal else "causal mask off")
+            at = f" at step {snap.step:,}" if snap is not None else ""
+            return jacobian_figure("leak", f"Leak check on the probe: |∂y_t/∂x_s|{at}",
+                                   None if snap is None else snap.leak, None if snap is None else snap.tokens,
+                                   note=mask, hint="Press Train: the leak check of the model appears here.")
         return {"loss": self.loss_figure, "accuracy": self.accuracy_figure}[name]()
 
     def _positions(self) -> tuple[Figure, Figure]:

@@ -25,24 +25,26 @@ class OrderBlindState(TabState):
                 "positions": self.positions_figure}[name]()
 
     def permutation_figure(self) -> Figure:
-        x, y = Axis("model"), Axis("max |f(x[π]) − f(x)[π]| / max |f(x)|", log=True)
+        x, y = Axis("model"), Axis("log₁₀ of max |f(x[π]) − f(x)[π]| / max |f(x)|")
         title = "Permutation test: shuffle the tokens, are the outputs shuffled the same way?"
         snap = self.snapshot
         if snap is None:
             return Figure("permutation", title, x, y, hint="Run the lesson: the test runs before training.")
         err = np.asarray(snap.perm_errors, dtype=float)
         idx = np.arange(err.size, dtype=float)
-        x = Axis("model", ticks=tuple((float(i), label) for i, label in enumerate(snap.perm_labels)))
+        x = Axis("model", ticks=tuple((float(i), label) for i, label in enumerate(snap.perm_labels)),
+                 range=(-0.6, err.size - 0.4))
+        shown = np.log10(np.maximum(err, SHOWN_FLOOR))
         equal = err < EQUAL
         verdicts = [f"{label}: {e:.1e} ({'permuted exactly' if q else 'not'})"
                     for label, e, q in zip(snap.perm_labels, err, equal, strict=True)]
         return Figure(
             "permutation", title, x, y,
-            points=(Points("order-blind (outputs permuted up to rounding)", idx[equal],
-                           np.maximum(err[equal], SHOWN_FLOOR), color=curve_color(2), size=14, legend=True),
-                    Points("order-aware", idx[~equal], err[~equal], color=curve_color(1), size=14, symbol="s",
+            points=(Points("order-blind (outputs permuted up to rounding)", idx[equal], shown[equal],
+                           color=curve_color(2), size=14, legend=True),
+                    Points("order-aware", idx[~equal], shown[~equal], color=curve_color(1), size=14, symbol="s",
                            legend=True)),
-            lines=(RefLine(EQUAL, "rounding limit 1e-9"),),
+            lines=(RefLine(float(np.log10(EQUAL)), "rounding limit 1e-9"),),
             caption="fresh models, double precision; " + "; ".join(verdicts),
             data=Table(("model", "relative change"), list(zip(snap.perm_labels, err.tolist(), strict=True))))
 

@@ -106,6 +106,8 @@ class GptSnapshot(Snapshot):
     context: int
     positional: str
     causal: bool
+    leak: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), np.float64))  # (T, T) probe's
+    # |∂y_t/∂x_s| (explorer.analysis.attention_probe.input_jacobian): exactly 0 above the diagonal when causal
 
 
 def token_label(ch: str) -> str:
@@ -328,6 +330,8 @@ class GptJob(Job):
     def snapshot(self, step: int) -> GptSnapshot:
         import torch
 
+        from ...analysis.attention_probe import input_jacobian
+
         cfg = self.config
         self._eval_mode(True)
         try:
@@ -337,6 +341,7 @@ class GptJob(Job):
             text = "".join(self.alphabet[i] for i in self.probe.cpu().tolist())
             tokens, attention, scores = _attention_arrays(text, [(s.cpu(), w.cpu()) for s, w in rec])
             vector = frozen_array(torch.nn.utils.parameters_to_vector(self.model.parameters()))
+            leak = frozen_array(input_jacobian(self.model, self.probe[None].cpu(), seed=cfg.seed), np.float64)
         finally:
             self._eval_mode(False)
         return GptSnapshot(
@@ -344,5 +349,5 @@ class GptJob(Job):
             chance=self.chance, tokens=tokens, attention=attention, scores=scores,
             expected_keys=self._expected_array, sample=sample, target=target, alphabet=tuple(self.alphabet),
             param_vector=vector, layers=cfg.layers, heads=cfg.heads, width=cfg.width, context=cfg.context,
-            positional=cfg.positional, causal=bool(cfg.causal),
+            positional=cfg.positional, causal=bool(cfg.causal), leak=leak,
         )

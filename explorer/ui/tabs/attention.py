@@ -34,7 +34,8 @@ from .cost_page import CostPage
 from .job_tab import JobTab, run_source, side_panel
 
 PAGES = ("Attention", "Training", "Positions", "Generate", "Cost")
-PAGE_OF = {"grid": 0, "head": 0, "tokens": 0, "loss": 1, "accuracy": 1, "positions": 2, "similarity": 2, "next": 3}
+PAGE_OF = {"grid": 0, "head": 0, "tokens": 0, "loss": 1, "accuracy": 1, "leak": 1, "positions": 2, "similarity": 2,
+           "next": 3}
 SHOWN = tuple(PAGE_OF)  # every figure the tab draws from its state
 
 
@@ -90,6 +91,7 @@ class AttentionTab(JobTab):
         self.links_panel = FigureInteractionPanel("Token view", lambda x, y: vs.readout("tokens", x, y))
         self.loss_panel, self.acc_panel = PlotPanel("Loss"), PlotPanel("Accuracy")
         self.pe_panel, self.sim_panel = PlotPanel("Positional encoding"), PlotPanel("Position similarity")
+        self.leak_panel = PlotPanel("Leak check")
         self.sample_label = QLabel("")
         self.sample_label.setWordWrap(True)
         self.sample_label.setTextFormat(Qt.TextFormat.RichText)
@@ -97,11 +99,12 @@ class AttentionTab(JobTab):
         self.cost = CostPage(state, self.tasks, self.show_banner)
         self.panels = {"grid": self.grid_panel, "head": self.head_panel, "tokens": self.links_panel,
                        "loss": self.loss_panel, "accuracy": self.acc_panel, "positions": self.pe_panel,
-                       "similarity": self.sim_panel, "next": self.generate_page.bars_panel}
+                       "similarity": self.sim_panel, "leak": self.leak_panel, "next": self.generate_page.bars_panel}
         for name in vs.figure_names:
             self.panels[name].set_animator(lambda path, n=name: self.animate(n, path))
         self.pages = QTabWidget()
-        pages = (self._attention_page(), self._pair_page(self.loss_panel, self.acc_panel, self.sample_label),
+        pages = (self._attention_page(),
+                 self._pair_page(self.loss_panel, self.acc_panel, self.sample_label, self.leak_panel),
                  self._pair_page(self.pe_panel, self.sim_panel), self.generate_page, self.cost)
         for title, page in zip(PAGES, pages, strict=True):
             self.pages.addTab(page, title)
@@ -151,12 +154,12 @@ class AttentionTab(JobTab):
         return split
 
     @staticmethod
-    def _pair_page(a: PlotPanel, b: PlotPanel, below: QWidget | None = None) -> QWidget:
+    def _pair_page(a: PlotPanel, b: PlotPanel, below: QWidget | None = None, c: PlotPanel | None = None) -> QWidget:
         page = QWidget()
         lay = QVBoxLayout(page)
         plots = QHBoxLayout()
-        plots.addWidget(a)
-        plots.addWidget(b)
+        for panel in (a, b, c) if c is not None else (a, b):
+            plots.addWidget(panel)
         lay.addLayout(plots, 1)
         if below is not None:
             lay.addWidget(below)
