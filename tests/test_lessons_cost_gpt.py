@@ -20,9 +20,16 @@ def test_attention_quadratic_holds_on_quadratic_full_and_linear_remedies():
 
 
 @pytest.mark.parametrize("change", [dict(time_full=1.2), dict(memory_full=1.0), dict(time_local=1.9),
-                                    dict(memory_downsampled=2.0), dict(time_low_rank=1.6)])
+                                    dict(memory_downsampled=2.0), dict(time_low_rank=1.6),
+                                    dict(time_full=0.3, memory_measured=1, memory_full=1.1)])
 def test_attention_quadratic_does_not_hold_when_a_slope_says_otherwise(change):
     assert not decide_quadratic({**QUADRATIC, **change}).holds
+
+
+def test_measured_memory_decides_full_attention_where_time_is_kernel_launches():
+    verdict = decide_quadratic({**QUADRATIC, "time_full": 0.4, "memory_measured": 1})
+    assert verdict.holds and "log measured memory" in verdict.evidence
+    assert "log analytic memory" in decide_quadratic(QUADRATIC).evidence
 
 
 def test_attention_quadratic_names_the_three_remedies_of_the_lecture():

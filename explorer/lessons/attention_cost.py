@@ -9,14 +9,15 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..analysis.attention_cost import MEASURED
 from ..state.measurements import fitted_slope
 from .lesson import Lesson, LessonRun, Undecided, Verdict, num, register
 
 REMEDIES = {"local": "local attention", "low_rank": "low-rank attention", "downsampled": "downsampled attention"}
 REMEDY_NAMES = {"local": "local window", "low_rank": "low-rank", "downsampled": "downsampled"}
-QUADRATIC_TIME = 1.5  # full attention's fitted time slope must reach this (measured 2.2-2.4 on a 2-core CPU)
+QUADRATIC_TIME = 1.6  # full attention's fitted time slope must reach this (measured 1.97-2.4 on a 2-core CPU)
 QUADRATIC_MEMORY = 1.8  # and its memory slope this (the T x T weights: exactly 2)
-LINEAR_TIME = 1.4  # every remedy's time slope must stay at or below this (measured 0.8-1.1)
+LINEAR_TIME = 1.5  # every remedy's time slope must stay at or below this (measured 0.8-1.3: caches bend it up)
 LINEAR_MEMORY = 1.2  # and its memory slope at or below this (exactly 1)
 
 
@@ -34,7 +35,9 @@ def measure_quadratic(run: LessonRun) -> dict[str, float]:
     run.finished()
     snap = run.final
     n, t, m = _kind(snap, "full attention")
+    methods = {snap.methods[i] for i, k in enumerate(snap.kinds) if k == "full attention"}
     numbers = {"time_full": fitted_slope(n, t), "memory_full": fitted_slope(n, m),
+               "memory_measured": float(methods == {MEASURED}),
                "full_longest": float(n.max()), "full_seconds": float(t[np.argmax(n)])}
     longest = n.max()
     for key, kind in REMEDIES.items():
@@ -51,11 +54,17 @@ def measure_quadratic(run: LessonRun) -> dict[str, float]:
 
 
 def decide_quadratic(n: Mapping[str, float]) -> Verdict:
-    """Holds when full attention's time and memory grow about quadratically and every remedy's about linearly."""
-    full_ok = n["time_full"] >= QUADRATIC_TIME and n["memory_full"] >= QUADRATIC_MEMORY
+    """Holds when full attention's cost grows about quadratically and every remedy's about linearly.
+
+    Full attention: its memory slope, and its time slope where the memory is a formula (CPU: the analytic bytes
+    of the largest tensor); where the memory was measured (CUDA's peak allocation) that measurement suffices, as
+    a GPU's time at these sizes is mostly kernel launches. Remedies: time and memory slopes both."""
+    timed_full = n["time_full"] >= QUADRATIC_TIME or n.get("memory_measured", 0) == 1
+    full_ok = timed_full and n["memory_full"] >= QUADRATIC_MEMORY
     remedies_ok = all(n[f"time_{k}"] <= LINEAR_TIME and n[f"memory_{k}"] <= LINEAR_MEMORY for k in REMEDIES)
     remedies = ", ".join(f"{REMEDY_NAMES[k]} {num(n[f'time_{k}'])} ({num(n[f'memory_{k}'])})" for k in REMEDIES)
-    evidence = (f"slope of log time (log memory) on log T: full attention {num(n['time_full'])} "
+    memory = "measured" if n.get("memory_measured", 0) == 1 else "analytic"
+    evidence = (f"slope of log time (log {memory} memory) on log T: full attention {num(n['time_full'])} "
                 f"({num(n['memory_full'])}) against {remedies}; medians of {n['repeats']:.0f} timed runs, full "
                 f"attention up to T = {n['full_longest']:,.0f}, the remedies up to {n['longest']:,.0f}")
     seconds = [n.get(f"seconds_{k}", float("nan")) for k in REMEDIES]
