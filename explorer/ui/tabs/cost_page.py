@@ -35,7 +35,8 @@ SHORT = {"full attention": "full attention", "full attention (fused kernel)": "f
          "local attention": "local (window 32)", "low-rank attention": "low-rank (k = 32)",
          "downsampled attention": "downsampled (to 32)",
          "LSTM layer": "LSTM", "causal conv layer": "causal conv (k = 3)"}
-DEFAULT_KINDS = ("full attention", "local attention", "low-rank attention", "LSTM layer", "causal conv layer")
+DEFAULT_KINDS = ("full attention", "local attention", "low-rank attention", "downsampled attention", "LSTM layer",
+                 "causal conv layer")  # the lecture's three remedies, and the recurrent and convolutional layers
 
 
 def cost_lengths(longest: int) -> tuple[int, ...]:
