@@ -158,7 +158,8 @@ def test_every_figure_of_every_kind_exports_headless(runs, tmp_path, fmt):
         state = open_state(folder)
         written = export_figures(state, tmp_path / kind, fmt, scale=1.0)
         assert [p.stem for p in written] == list(state.figure_names)
-        assert all(p.stat().st_size > 200 for p in written)
+        # a sweep of a chosen model has no pre-training of its own: that figure is empty (its hint says why)
+        assert all(p.stat().st_size > 200 or (kind, p.stem) == ("finetune_sweep", "pretraining") for p in written)
         if fmt == "csv":
             for path, name in zip(written, state.figure_names, strict=True):
                 header = next(csv.reader(path.open()))

@@ -166,4 +166,9 @@ def test_the_sweep_pretrains_its_own_model_when_none_is_chosen(tmp_path):
     base = job.pretrained.build_model()
     vector = torch.nn.utils.parameters_to_vector(base.parameters()).detach().numpy()
     np.testing.assert_array_equal(vector, job.pretrained.param_vector)
-    assert open_state(tmp_path / "run").figure("efficiency").caption.startswith("Fine-tuned: 2×64 pre-trained")
+    state = open_state(tmp_path / "run")
+    assert state.figure("efficiency").caption.startswith("Fine-tuned: 2×64 pre-trained")
+    pre = state.figure("pretraining")
+    losses = np.asarray(record.metrics["pretrain_loss"], dtype=float)
+    assert pre.series[0].x.tolist() == [1, 2, 3] and pre.series[0].y.tolist() == losses[np.isfinite(losses)].tolist()
+    assert "pre-training" in pre.x.label and not pre.is_empty

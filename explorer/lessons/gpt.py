@@ -78,7 +78,7 @@ register(Lesson(
     config=dict(pretrained="", pretrain_steps=600, task="classify", source="scrambled", shares="0.01,0.1",
                 steps=80, lower=2, pooling="mean", batch_size=32, lr=3e-4),
     quick=dict(pretrain_steps=10, shares="0.01", steps=3, batch_size=8),
-    figures=("efficiency",),
+    figures=("efficiency", "pretraining"),
 ))
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from ..figures import Axis, Bars, Figure, Heatmap, RefLine, Series, Table, curve_color
 from ..training.jobs.finetune_job import WAYS, way_label
 from . import register_state
-from .gpt import RunHistory, log_ticks
+from .gpt import RunHistory, corpus_name, log_ticks
 
 ACCURACY = Axis("validation accuracy", "fraction", range=(0.0, 1.02))
 MASKED = "#d0d0d0"  # attention cells the causal mask hides
@@ -275,7 +275,10 @@ class FinetuneSweepState(WaysMixin, RunHistory):
     """The data-efficiency sweep: final validation accuracy of each way against the number of labelled examples."""
 
     kinds = ("finetune_sweep",)
-    figure_names = ("efficiency",)
+    figure_names = ("efficiency", "pretraining")
+
+    def metric_figures(self) -> tuple[str, ...]:
+        return ("pretraining",)
 
     def progress(self) -> float:
         """The share of the amounts of labelled data done at the snapshot on show (0 to 1)."""
@@ -283,7 +286,29 @@ class FinetuneSweepState(WaysMixin, RunHistory):
         return 0.0 if snap is None or not len(snap.shares) else snap.done / len(snap.shares)
 
     def figure(self, name: str) -> Figure:
-        return {"efficiency": self.efficiency_figure}[name]()
+        return {"efficiency": self.efficiency_figure, "pretraining": self.pretraining_figure}[name]()
+
+    def pretraining_figure(self) -> Figure:
+        """The sweep's own pre-training (when no pre-trained model was chosen): next-character loss by step."""
+        end = self.history_end()
+        train_x, train_y = self.metrics.curve("pretrain_loss", end)
+        val_x, val_y = self.metrics.curve("pretrain_val_loss", end)
+        corpus = getattr(self.config, "pretrain_corpus", "")
+        snap = self.snapshot
+        caption = ""
+        if val_y.size:
+            caption = (f"Pre-trained in this run before fine-tuning: validation loss {val_y[0]:.2f} nats at step "
+                       f"{int(val_x[0]):,}, {val_y[-1]:.2f} at step {int(val_x[-1]):,}.")
+        hint = ("This sweep fine-tuned a chosen pre-trained model: its pre-training is that model's own run."
+                if snap is not None and not int(getattr(snap, "pretrain_steps", 0) or 0)
+                else "Run the sweep without a chosen model: it pre-trains its own first, and its loss shows here.")
+        return Figure(
+            "pretraining", f"The sweep's own pre-training on {corpus_name(corpus)}: next-character loss",
+            x=Axis("pre-training step"), y=Axis("cross-entropy", "nats"),
+            series=(Series("training loss", train_x, train_y, color=curve_color(0), width=1.5),
+                    Series("validation loss (held-out last 10%)", val_x, val_y, color=curve_color(1), symbol="o",
+                           symbol_size=5)),
+            caption=caption, hint=hint)
 
     def efficiency_figure(self) -> Figure:
         snap = self.snapshot
