@@ -17,7 +17,8 @@ from ..job import Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
 
 LAYER_SETS = {
-    "all six": KINDS,
+    "all seven": KINDS,
+    "all six": tuple(k for k in KINDS if k != "downsampled attention"),  # the set before downsampling was added
     "attention kinds": tuple(k for k in KINDS if "attention" in k),
     "full vs local vs low-rank": ("full attention", "local attention", "low-rank attention"),
     "full vs the three remedies": ("full attention", *REMEDIES),
@@ -29,7 +30,7 @@ QUADRATIC = ("full attention", "full attention (fused kernel)")  # the kinds `fu
 class AttentionCostConfig:
     """What to measure: which layers, at which lengths, how often, at which size."""
 
-    layers: str = param("all six", label="Layers", choices=tuple(LAYER_SETS),
+    layers: str = param("all seven", label="Layers", choices=tuple(LAYER_SETS),
                         help="The layer kinds to time: attention (full, fused, local window, low rank, "
                              "downsampled), an LSTM and a causal convolution.")
     lengths: tuple[int, ...] = param((32, 64, 128, 256, 512, 1024), label="Lengths", min=2, max=16384,
