@@ -33,6 +33,11 @@ def run_lesson_command(args) -> int:
         device = resolve_device(getattr(args, "device", None))
     except (LessonError, DeviceError) as exc:
         return fail(str(exc))
+    import torch
+
+    from .device import training_threads
+
+    torch.set_num_threads(training_threads())  # as in the app: one core stays free (timings are steadier too)
     folder = Path(args.out) if args.out else new_run_folder(runs_dir() / "lessons", lesson.name)
     print(f"lesson {lesson.name}: {lesson.claim}")
     print(f"running {lesson.kind} on {device}{' (quick)' if args.quick else ''}, recording to {folder}", flush=True)
