@@ -48,3 +48,14 @@ def test_choosing_a_lesson_runs_it_and_shows_the_verdict_in_its_tab(qtbot, app_w
     # a new run of the tab's own clears the verdict away
     win.embeddings.show_banner("")
     assert not win.embeddings.banner.isVisible()
+
+
+def test_the_dock_switches_between_the_lessons_figures(qtbot, app_window):
+    win = app_window
+    assert win.lessons.run("similar-contexts", quick=True)
+    dock = win.lessons.dock
+    qtbot.waitUntil(lambda: dock.verdict is not None, timeout=60000)
+    names = [dock.figure_box.itemData(i) for i in range(dock.figure_box.count())]
+    assert names == ["map", "loss"] and dock.figure_box.isVisible()
+    dock.figure_box.setCurrentIndex(1)
+    assert dock.panels[0].figure.title == dock.view.figure("loss").title

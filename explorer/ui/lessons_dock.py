@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDockWidget,
     QHBoxLayout,
     QLabel,
@@ -53,6 +54,7 @@ class LessonsDock(QDockWidget):
         self.folder: Path | None = None
         self.verdict: Verdict | None = None
         self.view = None  # the state of the running lesson's kind (its figures)
+        self._names: list[str] = []
         self._dirty = False
         self.tree = QTreeWidget()
         self.tree.setHeaderHidden(True)
@@ -82,7 +84,11 @@ class LessonsDock(QDockWidget):
         self.verdict_label.setWordWrap(True)
         self.verdict_label.setObjectName("verdict")
         self.verdict_label.setVisible(False)
-        self.panels = [PlotPanel("Lesson figure")]  # the deciding figure, live (its tab shows all when it ends)
+        self.panels = [PlotPanel("Lesson figure")]  # one of the lesson's figures, live; the deciding one first
+        self.figure_box = QComboBox()
+        self.figure_box.setToolTip("Which of the lesson's figures the dock shows")
+        self.figure_box.setVisible(False)
+        self.figure_box.currentIndexChanged.connect(self._figure_chosen)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.stop_button)
@@ -95,6 +101,7 @@ class LessonsDock(QDockWidget):
         lay.addWidget(self.claim)
         lay.addLayout(buttons)
         lay.addWidget(self.verdict_label)
+        lay.addWidget(self.figure_box)
         for panel in self.panels:
             panel.setMinimumHeight(220)
             panel.setVisible(False)
@@ -148,10 +155,16 @@ class LessonsDock(QDockWidget):
         self.view = state_for_kind(lesson.kind)
         self.view.reset(job.config)
         self.view.changed.connect(self._changed)
-        names = [n for n in lesson.figures if n in self.view.figure_names][: len(self.panels)]
+        figures = [n for n in lesson.figures if n in self.view.figure_names]
+        self.figure_box.blockSignals(True)
+        self.figure_box.clear()
+        for name in figures:
+            self.figure_box.addItem(name, name)
+        self.figure_box.blockSignals(False)
+        self.figure_box.setVisible(len(figures) > 1)
+        self._names = figures[: len(self.panels)]
         for i, panel in enumerate(self.panels):
-            panel.setVisible(i < len(names))
-        self._names = names
+            panel.setVisible(i < len(self._names))
         self._say("Running… the verdict comes from this run's numbers when it ends.", None)
         self.progress.setVisible(True)
         self.progress.setValue(0)
@@ -178,6 +191,12 @@ class LessonsDock(QDockWidget):
     def _snapshot(self, snap) -> None:
         if self._mine() and self.view is not None:
             self.view.take_snapshot(snap)
+
+    def _figure_chosen(self, index: int) -> None:
+        name = self.figure_box.itemData(index)
+        if name:
+            self._names = [name]
+            self._redraw(force=True)
 
     def _changed(self, _names=()) -> None:
         self._dirty = True
