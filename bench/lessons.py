@@ -52,7 +52,8 @@ def main() -> None:
         print("| lesson | verdict | the deciding figures | time |")
         print("|---|---|---|---|")
         for r in rows:
-            print(f"| `{r['lesson']}` | {'holds' if r['holds'] else 'does not hold'} | {r['evidence']} | "
+            evidence = r["evidence"].replace("|", "\\|")  # |V| would end a Markdown cell
+            print(f"| `{r['lesson']}` | {'holds' if r['holds'] else 'does not hold'} | {evidence} | "
                   f"{r['wall_s']:.0f} s |")
     else:
         for r in rows:
