@@ -59,3 +59,15 @@ def test_the_dock_switches_between_the_lessons_figures(qtbot, app_window):
     assert names == ["map", "loss"] and dock.figure_box.isVisible()
     dock.figure_box.setCurrentIndex(1)
     assert dock.panels[0].figure.title == dock.view.figure("loss").title
+
+
+def test_a_measurement_lesson_keeps_its_figures_in_the_dock_and_its_verdict_in_the_tab(qtbot, app_window):
+    win = app_window
+    assert win.lessons.run("causal-dilated", quick=True)
+    dock = win.lessons.dock
+    qtbot.waitUntil(lambda: dock.verdict is not None, timeout=60000)
+    assert win.tabs.currentWidget() is win.convolution
+    assert dock.verdict.evidence in win.convolution.banner.text()
+    assert "No tab can show" not in win.statusBar().currentMessage()
+    assert win.statusBar().currentMessage().startswith("Lesson causal-dilated: ")
+    assert dock.panels[0].figure.title == dock.view.figure("leak").title

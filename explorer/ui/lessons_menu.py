@@ -69,11 +69,14 @@ class LessonsMenu:
 
     def _decided(self, lesson: Lesson, verdict: Verdict) -> None:
         from .lessons_dock import verdict_html
+        from .main_window import TAB_NAMES, _tab_kinds
 
         folder = self.dock.folder / "run"
-        shown = self.window.open_run(str(folder), show_dialogs=False) if verdict.evidence else False
+        has_tab = any(lesson.kind in _tab_kinds(name) for name in TAB_NAMES)  # measurements live in the dock
+        shown = self.window.open_run(str(folder), show_dialogs=False) if has_tab else False
         tab = self.window.tabs.currentWidget() if shown else self.window._tab(lesson.tab)
         if not shown:
             self.window.tabs.setCurrentWidget(tab)
         if hasattr(tab, "show_verdict"):
             tab.show_verdict(verdict_html(lesson, verdict), verdict.holds)
+        self.window.statusBar().showMessage(f"Lesson {lesson.name}: {verdict.line}", 20000)
