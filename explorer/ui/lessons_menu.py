@@ -69,10 +69,8 @@ class LessonsMenu:
 
     def _decided(self, lesson: Lesson, verdict: Verdict) -> None:
         from .lessons_dock import verdict_html
-        from .main_window import TAB_NAMES, _tab_kinds
-
         folder = self.dock.folder / "run"
-        has_tab = any(lesson.kind in _tab_kinds(name) for name in TAB_NAMES)  # measurements live in the dock
+        has_tab = self.window.tab_name_for_kind(lesson.kind) is not None  # measurements live in the dock
         shown = self.window.open_run(str(folder), show_dialogs=False) if has_tab else False
         tab = self.window.tabs.currentWidget() if shown else self.window._tab(lesson.tab)
         if not shown:

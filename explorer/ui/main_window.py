@@ -213,11 +213,15 @@ class MainWindow(QMainWindow):
         if folder:
             self.open_run(folder)
 
+    def tab_name_for_kind(self, kind: str) -> str | None:
+        """The name of the tab that shows runs of `kind`, or None (a measurement only the Lessons dock draws)."""
+        return next((n for n in TAB_NAMES if kind in _tab_kinds(n)), None)
+
     def open_run(self, folder: str, show_dialogs: bool = True) -> bool:
         """Open a recorded run in the tab that shows its kind of job; a damaged run gets a message."""
         try:
             record = open_run(folder)
-            name = next((n for n in TAB_NAMES if record.kind in _tab_kinds(n)), None)
+            name = self.tab_name_for_kind(record.kind)
             if name is None:
                 raise RunError(f"No tab can show a run of kind '{record.kind}' yet.")
             tab = self._tab(name)
