@@ -10,7 +10,7 @@ import numpy as np
 
 from ..job import Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
-from .order_job import _model
+from .order_job import _model, train_each
 
 EVAL_EVERY = 25
 EVAL_BATCH = 256
@@ -102,17 +102,7 @@ class MaskJob(Job):
                 self.history[name].append(target_accuracy(model(self.val[0]), self.val[1]))
 
     def train_step(self, step: int) -> dict[str, float]:
-        import torch.nn.functional as F
-
-        metrics = {}
-        for name, model in self.models.items():
-            x, y = self._batch(self.config.batch_size, self.gen[name])
-            logits = model(x)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-100)
-            self.opts[name].zero_grad(set_to_none=True)
-            loss.backward()
-            self.opts[name].step()
-            metrics[f"loss_{name}"] = float(loss.detach())
+        metrics = train_each(self.models, self.opts, lambda name: self._batch(self.config.batch_size, self.gen[name]))
         if (step + 1) % EVAL_EVERY == 0 or step + 1 == self.total_steps:
             self._evaluate(step + 1)
         return metrics

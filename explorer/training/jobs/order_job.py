@@ -142,17 +142,8 @@ class OrderJob(Job):
                     self.by_position[name] = (logits.argmax(-1) == y).double().mean(0).numpy()
 
     def train_step(self, step: int) -> dict[str, float]:
-        import torch.nn.functional as F
-
-        metrics = {}
-        for name, model in self.models.items():
-            x, y = self.batches[name](self.config.batch_size, self.gens[name])
-            logits = model(x)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-100)
-            self.opts[name].zero_grad(set_to_none=True)
-            loss.backward()
-            self.opts[name].step()
-            metrics[f"loss_{name}"] = float(loss.detach())
+        metrics = train_each(self.models, self.opts,
+                             lambda name: self.batches[name](self.config.batch_size, self.gens[name]))
         if (step + 1) % EVAL_EVERY == 0 or step + 1 == self.total_steps:
             self._evaluate(step + 1)
         return metrics
@@ -171,3 +162,20 @@ class OrderJob(Job):
         for opt in self.opts.values():
             for group in opt.param_groups:
                 group["lr"] = float(lr)
+
+
+def train_each(models: dict, opts: dict, batch_of) -> dict[str, float]:
+    """One optimiser step of every model on its own batch `batch_of(name)` (token cross-entropy, -100 ignored);
+    returns {'loss_NAME': loss}. The side-by-side jobs (order_blind, mask_leak) train their models this way."""
+    import torch.nn.functional as F
+
+    metrics = {}
+    for name, model in models.items():
+        x, y = batch_of(name)
+        logits = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-100)
+        opts[name].zero_grad(set_to_none=True)
+        loss.backward()
+        opts[name].step()
+        metrics[f"loss_{name}"] = float(loss.detach())
+    return metrics
