@@ -67,7 +67,7 @@ def divergence_message(step: int, loss: float) -> str:
     )
 
 
-def run_job(
+def _run_job(
     job: Job,
     control: JobControl | None = None,
     *,
@@ -98,6 +98,8 @@ def run_job(
         problems = validate_config(job.config)
         if problems:
             raise ValueError(" ".join(problems.values()))
+        if recorder:
+            recorder.check()  # a folder that holds a run is refused before anything is built
         job.setup(JobContext(corpora=dict(corpora or {}), cancelled=lambda: control.stopped))
         snap = job.snapshot(0)
     except Exception as exc:  # noqa: BLE001 - any set-up failure becomes a message, never a traceback
@@ -128,6 +130,8 @@ def run_job(
         if not control.permit(idle_interval):
             if control.stopped:
                 continue
+            if recorder:
+                recorder.note(step, PAUSED)
             if not was_paused:
                 was_paused = True
                 yield Tick(step, total, PAUSED, rows.take(), None, 0.0, unit, clock() - t0)
@@ -182,6 +186,18 @@ def run_job(
     if recorder:
         recorder.finish(final, job if status in (FINISHED, STOPPED) else None)
     return final
+
+
+def run_job(job: Job, control: JobControl | None = None, *, recorder: RunRecorder | None = None,
+            **kwargs) -> Generator[Tick | None, None, Tick]:
+    """Run `job` as `_run_job` does (its docstring says how); if an exception escapes it (Ctrl-C inside a step,
+    the generator closed), the recorder marks the run stopped or interrupted first, so it never reads as running."""
+    try:
+        return (yield from _run_job(job, control, recorder=recorder, **kwargs))
+    except BaseException as exc:
+        if recorder:
+            recorder.abandon(exc)
+        raise
 
 
 def _sleep_until(deadline: float, control: JobControl, clock: Callable[[], float]) -> None:
