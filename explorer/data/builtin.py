@@ -12,10 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from explorer.atomic import atomic_write_bytes
-from explorer.data.corpus import Corpus
+from explorer.data.corpus import Corpus, check_max_words, limit_corpus, read_corpus
 from explorer.data.errors import Cancelled, CorpusError
 from explorer.data.synthetic import SYNTHETIC_NAME, make_synthetic_corpus
-from explorer.data.textfile import read_text_file
 from explorer.data.tokenize import has_words
 from explorer.data.zipf import ZIPF_NAME, make_zipf_corpus
 from explorer.paths import RESOURCES, cache_dir
@@ -95,36 +94,32 @@ def gather_stdlib_docstrings(progress: Progress | None = None, cancel: Cancel | 
     return "\n\n".join(docs) + "\n" if docs else ""
 
 
-def _load_stdlib(progress: Progress | None, cancel: Cancel | None) -> Corpus:
+def _load_stdlib(progress: Progress | None, cancel: Cancel | None, max_words: int | None) -> Corpus:
     """The standard library's docstrings, from the cache when this Python version has one."""
     cache = stdlib_cache_path()
-    text = None
+    version = ".".join(str(part) for part in sys.version_info[:3])
+    name = BUILTIN_CORPORA["stdlib"]
+    source = (f"Module, class and function docstrings of Python {version}'s standard library ({stdlib_root()}), "
+              "gathered on this computer. Python Software Foundation License.")
     if cache.is_file():
         try:
-            text = read_text_file(cache, progress=progress, cancel=cancel).text
+            return read_corpus(cache, name=name, source=source, progress=progress, cancel=cancel,
+                               max_words=max_words, what="the corpus")
         except CorpusError:
-            text = None  # a damaged cache is gathered again
-    if text is None:
-        text = gather_stdlib_docstrings(progress, cancel)
-        if not has_words(text):
-            raise CorpusError(
-                f"The standard library's source files were not found under {stdlib_root()}, so this corpus "
-                "is not available with this Python; choose another corpus."
-            )
-        with contextlib.suppress(OSError):  # the cache only saves time next run
-            atomic_write_bytes(cache, gzip.compress(text.encode("utf-8"), mtime=0))
-    version = ".".join(str(part) for part in sys.version_info[:3])
-    return Corpus(
-        name=BUILTIN_CORPORA["stdlib"],
-        text=text,
-        source=(
-            f"Module, class and function docstrings of Python {version}'s standard library ({stdlib_root()}), "
-            "gathered on this computer. Python Software Foundation License."
-        ),
-    )
+            pass  # a damaged cache is gathered again
+    text = gather_stdlib_docstrings(progress, cancel)
+    if not has_words(text):
+        raise CorpusError(
+            f"The standard library's source files were not found under {stdlib_root()}, so this corpus "
+            "is not available with this Python; choose another corpus."
+        )
+    with contextlib.suppress(OSError):  # the cache only saves time next run
+        atomic_write_bytes(cache, gzip.compress(text.encode("utf-8"), mtime=0))
+    return limit_corpus(Corpus(name=name, text=text, source=source), max_words)
 
 
-def load_builtin(name: str, progress: Progress | None = None, cancel: Cancel | None = None) -> Corpus:
+def load_builtin(name: str, progress: Progress | None = None, cancel: Cancel | None = None,
+                 max_words: int | None = None) -> Corpus:
     """A built-in corpus by id ("austen", "stdlib" or "synthetic").
 
     "austen" is 4.0 M characters of prose: 725,089 words by word_tokens (717,537 separated by whitespace).
@@ -134,16 +129,18 @@ def load_builtin(name: str, progress: Progress | None = None, cancel: Cancel | N
     "synthetic" is a generated corpus with known word classes and analogies.
     "zipf" is a generated corpus with known word classes whose members follow Zipf's law (many rare words).
     progress(done, total) counts bytes read, or source files parsed while the docstrings are gathered.
+    At most `max_words` words are kept (DEFAULT_MAX_WORDS for None), as for a user's file.
     """
+    check_max_words(max_words)
     if name == "austen":
-        read = read_text_file(AUSTEN_PATH, progress=progress, cancel=cancel)
-        return Corpus(name=BUILTIN_CORPORA["austen"], text=read.text, source=AUSTEN_SOURCE, notes=read.notes)
+        return read_corpus(AUSTEN_PATH, name=BUILTIN_CORPORA["austen"], source=AUSTEN_SOURCE, progress=progress,
+                           cancel=cancel, max_words=max_words, what="the corpus")
     if name == "stdlib":
-        return _load_stdlib(progress, cancel)
+        return _load_stdlib(progress, cancel, max_words)
     if name in ("synthetic", "zipf"):
         corpus = make_synthetic_corpus() if name == "synthetic" else make_zipf_corpus()
         if progress is not None:
             progress(1, 1)
-        return corpus
+        return limit_corpus(corpus, max_words)
     valid = "; ".join(f"{key} = {title}" for key, title in BUILTIN_CORPORA.items())
     raise CorpusError(f"There is no built-in corpus called {name!r}; choose one of: {valid}.")

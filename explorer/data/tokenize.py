@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable
+from itertools import islice
 
 import numpy as np
 
@@ -20,6 +22,113 @@ def word_tokens(text: str, lower: bool = True) -> list[str]:
 def has_words(text: str) -> bool:
     """Whether `text` contains at least one word."""
     return WORD_RE.search(text) is not None
+
+
+MAX_HELD_CHARS = 1 << 22  # text without whitespace held back for the next piece, at most (a longer run is split)
+_LAST_SPACE = re.compile(r"(?s).*\s")  # up to and including the last whitespace character
+
+
+class WordStream:
+    """The words of a text fed piece by piece, as int32 ids into a vocabulary in order of first use.
+
+    `feed(piece)` tokenises the text up to the piece's last whitespace and holds the rest back for the next piece,
+    so that the words are exactly word_tokens() of the whole text however it is cut (whitespace ends every word,
+    and lower-casing never looks across it); `close()` tokenises what is held back. With `max_words`, it stops
+    at that many words: `full` turns True when the text has more. With keep_text, `parts` holds the text up to
+    the end of the last word kept, in pieces (join them once, when the text is needed).
+    """
+
+    def __init__(self, max_words: int | None = None, keep_text: bool = True) -> None:
+        if max_words is not None and max_words < 0:
+            raise ValueError("max_words must be >= 0")
+        self.max_words = max_words
+        self.keep_text = keep_text
+        self.parts: list[str] = []
+        self.full = False
+        self.n_words = 0
+        self._ids = np.empty(0, dtype=np.int32)
+        self._index: defaultdict[str, int] = defaultdict()
+        self._index.default_factory = self._index.__len__  # a new word's id is the vocabulary's size
+        self._held: list[str] = []
+        self._held_chars = 0
+
+    def feed(self, piece: str) -> bool:
+        """Take the next piece of text; False once the word budget is full (the rest is not wanted)."""
+        if self.full:
+            return False
+        match = _LAST_SPACE.match(piece)
+        if match is None:
+            self._held.append(piece)
+            self._held_chars += len(piece)
+            if self._held_chars > MAX_HELD_CHARS:  # no whitespace for megabytes: split the run here
+                self._take_held("")
+            return not self.full
+        cut = match.end()
+        self._take_held(piece[:cut] if cut < len(piece) else piece)
+        if cut < len(piece) and not self.full:
+            self._held, self._held_chars = [piece[cut:]], len(piece) - cut
+        return not self.full
+
+    def close(self) -> None:
+        """Tokenise the text held back; the ids are final after this."""
+        if not self.full:
+            self._take_held("")
+        self._held, self._held_chars = [], 0
+        self._ids.resize(self.n_words, refcheck=False)
+
+    @property
+    def word_ids(self) -> np.ndarray:
+        """The ids of the words so far, in order (a view: copy it to keep it past the next feed)."""
+        return self._ids[: self.n_words]
+
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        """The distinct words, by id (in order of first occurrence)."""
+        return tuple(self._index)
+
+    def _take_held(self, tail: str) -> None:
+        if self._held:
+            segment = "".join([*self._held, tail])
+            self._held, self._held_chars = [], 0
+        else:
+            segment = tail
+        if segment:
+            self._take(segment)
+
+    def _take(self, segment: str) -> None:
+        lowered = segment.lower()
+        tokens = WORD_RE.findall(lowered)
+        room = None if self.max_words is None else self.max_words - self.n_words
+        if room is not None and len(tokens) > room:
+            self.full = True
+            end = next(islice(WORD_RE.finditer(lowered), room - 1, None)).end() if room > 0 else 0
+            segment = segment[: _original_offset(segment, lowered, end)]
+            del tokens[room:]
+        self.add_tokens(tokens)
+        if self.keep_text and segment:
+            self.parts.append(segment)
+
+    def add_tokens(self, tokens: list[str]) -> None:
+        """Append words already split and lower-cased (no budget check)."""
+        n, end = len(tokens), self.n_words + len(tokens)
+        if end > len(self._ids):  # grow geometrically, in place where the allocator can
+            self._ids.resize(max(end, len(self._ids) * 3 // 2 + 4096), refcheck=False)
+        self._ids[self.n_words:end] = np.fromiter(map(self._index.__getitem__, tokens), dtype=np.int32, count=n)
+        self.n_words = end
+
+
+def _original_offset(text: str, lowered: str, end: int) -> int:
+    """The offset in `text` that offset `end` of text.lower() comes from (lower-casing may lengthen a few letters)."""
+    if len(lowered) == len(text):
+        return end
+    lo, hi = 0, len(text)
+    while lo < hi:  # the shortest prefix whose lower case reaches `end`
+        mid = (lo + hi) // 2
+        if len(text[:mid].lower()) < end:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 class CharTokenizer:

@@ -2,11 +2,18 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from explorer.data.errors import CorpusError
+
+
+def _check_limits(min_count: int, max_size: int | None) -> None:
+    if min_count < 1:
+        raise ValueError("min_count must be at least 1")
+    if max_size is not None and max_size < 1:
+        raise ValueError("max_size must be at least 1")
 
 
 class Vocab:
@@ -22,23 +29,45 @@ class Vocab:
     @classmethod
     def build(cls, tokens: Iterable[str], min_count: int = 1, max_size: int | None = None) -> Vocab:
         """The vocabulary of the words occurring at least `min_count` times, the `max_size` most frequent."""
-        if min_count < 1:
-            raise ValueError("min_count must be at least 1")
-        if max_size is not None and max_size < 1:
-            raise ValueError("max_size must be at least 1")
+        _check_limits(min_count, max_size)
         counter = Counter(tokens)
-        if not counter:
+        return cls._ranked(list(counter), list(counter.values()), min_count, max_size)[0]
+
+    @classmethod
+    def from_ids(cls, word_ids: np.ndarray, vocabulary: Sequence[str], min_count: int = 1,
+                 max_size: int | None = None) -> tuple[Vocab, np.ndarray]:
+        """The vocabulary that build() makes of a corpus given as ids into `vocabulary`, and its words' new ids.
+
+        The same as `vocab = Vocab.build(words, ...)` and `vocab.encode(words)` for the words the ids spell,
+        without a list of str: the counts come from np.bincount and the ids are mapped with one lookup table.
+        """
+        _check_limits(min_count, max_size)
+        ids = np.asarray(word_ids)
+        counts = np.bincount(ids, minlength=len(vocabulary)) if ids.size else np.zeros(len(vocabulary), np.int64)
+        present = np.flatnonzero(counts)
+        vocab, order = cls._ranked([vocabulary[i] for i in present], counts[present].tolist(), min_count, max_size)
+        remap = np.full(len(vocabulary), -1, dtype=np.int32)
+        remap[present[order]] = np.arange(len(order), dtype=np.int32)
+        new_ids = remap[ids]
+        return vocab, new_ids[new_ids >= 0]
+
+    @classmethod
+    def _ranked(cls, words: list[str], counts: list[int], min_count: int,
+                max_size: int | None) -> tuple[Vocab, list[int]]:
+        """The vocabulary of the distinct `words` with their `counts`, and the positions in `words` it kept."""
+        if not words:
             raise CorpusError("The corpus has no words.")
-        ranked = sorted(counter.items(), key=lambda wc: (-wc[1], wc[0]))
-        kept = [wc for wc in ranked if wc[1] >= min_count]
+        order = sorted(range(len(words)), key=lambda i: (-counts[i], words[i]))
+        kept = [i for i in order if counts[i] >= min_count]
         if not kept:
+            top = counts[order[0]]
             raise CorpusError(
-                f"No word occurs at least {min_count} times in this corpus (it has {len(counter):,} distinct "
-                f"words, the most frequent occurring {ranked[0][1]:,} times); lower the minimum count."
+                f"No word occurs at least {min_count} times in this corpus (it has {len(words):,} distinct "
+                f"words, the most frequent occurring {top:,} times); lower the minimum count to {top:,} or less."
             )
         if max_size is not None:
             kept = kept[:max_size]
-        return cls([w for w, _ in kept], np.array([c for _, c in kept], dtype=np.int64))
+        return cls([words[i] for i in kept], np.array([counts[i] for i in kept], dtype=np.int64)), kept
 
     def __len__(self) -> int:
         return len(self.words)
@@ -106,11 +135,29 @@ def check_window_fits(n_tokens: int, window: int) -> None:
         )
 
 
-def check_vocab_fits(vocab_size: int, needed: int = 2) -> None:
-    """Raise CorpusError when a vocabulary of `vocab_size` words is too small to train on."""
-    if vocab_size < needed:
-        word = "word" if vocab_size == 1 else "words"
+def check_vocab_fits(vocab_size: int, needed: int = 2, *, min_count: int | None = None,
+                     max_size: int | None = None, distinct: int | None = None) -> None:
+    """Raise CorpusError when a vocabulary of `vocab_size` words is too small to train on.
+
+    The message advises only what can help: given the minimum count and the size limit that made the vocabulary
+    and the corpus's number of distinct words, it never says to lower a minimum count of 1, to raise a size limit
+    that did not bind, or either when the corpus itself has too few distinct words.
+    """
+    if vocab_size >= needed:
+        return
+    word = "word" if vocab_size == 1 else "words"
+    head = f"The vocabulary has only {vocab_size:,} {word}; training needs at least {needed} distinct words."
+    if distinct is not None and distinct < needed:
+        what = "distinct word" if distinct == 1 else "different words"
         raise CorpusError(
-            f"The vocabulary has only {vocab_size:,} {word}; training needs at least {needed} distinct words. "
-            "Lower the minimum count, raise the vocabulary size limit, or use a larger corpus."
+            f"{head} The corpus itself has only {distinct:,} {what}, so no setting can help: "
+            f"use a longer text with at least {needed} different words."
         )
+    fixes = []
+    if min_count is None or (min_count > 1 and (distinct is None or distinct > vocab_size)):
+        fixes.append("lower the minimum count" + (f" (now {min_count})" if min_count else ""))
+    if (max_size is None and min_count is None) or (max_size is not None and max_size < needed):
+        fixes.append("raise the vocabulary size limit" + (f" (now {max_size:,})" if max_size else ""))
+    fixes.append("use a larger corpus with more different words")
+    advice = fixes[0] if len(fixes) == 1 else ", ".join(fixes[:-1]) + ", or " + fixes[-1]
+    raise CorpusError(f"{head} {advice[0].upper()}{advice[1:]}.")

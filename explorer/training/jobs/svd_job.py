@@ -134,11 +134,10 @@ class SvdJob(Job):
         import scipy.sparse as sp
         cfg = self.config
         corpus = ctx.corpus(cfg.corpus)
-        tokens = corpus.words
-        vocab = Vocab.build(tokens, min_count=cfg.min_count, max_size=cfg.max_vocab)
-        check_vocab_fits(len(vocab))
         # rarer words are dropped before windowing, as word2vec drops them: the two see the same neighbours
-        ids = vocab.encode(tokens)
+        vocab, ids = Vocab.from_ids(corpus.word_ids, corpus.vocabulary, min_count=cfg.min_count,
+                                    max_size=cfg.max_vocab)
+        check_vocab_fits(len(vocab), min_count=cfg.min_count, max_size=cfg.max_vocab, distinct=len(corpus.vocabulary))
         check_window_fits(len(ids), cfg.window)
         if ctx.cancelled():
             raise CorpusError("Cancelled while reading the corpus.")

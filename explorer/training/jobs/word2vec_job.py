@@ -17,7 +17,7 @@ import numpy as np
 
 from ...analysis.projection import pca_2d_torch, procrustes_align
 from ...data.errors import CorpusError
-from ...data.vocab import Vocab, check_window_fits
+from ...data.vocab import Vocab, check_vocab_fits, check_window_fits
 from ..job import Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
 
@@ -127,16 +127,16 @@ class Word2VecJob(Job):
 
         cfg = self.config
         corpus = ctx.corpus(cfg.corpus)
-        vocab = Vocab.build(corpus.words, min_count=cfg.min_count, max_size=cfg.max_vocab)
-        if len(vocab) < 2:
-            raise CorpusError(f"Only {len(vocab)} word is left after the minimum count; lower it.")
+        # ids, not a list of str: a corpus of millions of words stays a few bytes a word
+        vocab, ids = Vocab.from_ids(corpus.word_ids, corpus.vocabulary, min_count=cfg.min_count,
+                                    max_size=cfg.max_vocab)
+        check_vocab_fits(len(vocab), min_count=cfg.min_count, max_size=cfg.max_vocab, distinct=len(corpus.vocabulary))
         if cfg.objective == FULL_SOFTMAX and len(vocab) > FULL_SOFTMAX_MAX_VOCAB:
             raise CorpusError(
                 f"The full softmax scores all {len(vocab):,} words of the vocabulary for every example, which is "
                 f"too slow to train live above {FULL_SOFTMAX_MAX_VOCAB:,} words. Raise the minimum count, set the "
                 f"maximum vocabulary to {FULL_SOFTMAX_MAX_VOCAB:,} or fewer, or use negative sampling."
             )
-        ids = vocab.encode(corpus.words)
         check_window_fits(len(ids), cfg.window)
         self.vocab, self.ids = vocab, ids
         self.corpus_name = corpus.name
