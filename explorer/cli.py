@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import pathlib
 import sys
 import typing
 
@@ -33,8 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--record", metavar="FOLDER", help="record the run in this folder (default: a new folder "
                                                            "under the runs directory)")
     train.add_argument("--no-record", action="store_true", help="do not record the run")
-    runs = sub.add_parser("runs", help="summarise a recorded run", description="Print a recorded run's summary.")
-    runs.add_argument("folder", help="a run folder or a lesson folder")
+    runs = sub.add_parser("runs", help="list, summarise or delete recorded runs",
+                          description="With no folder, list every recorded run and the disk they use; with a run "
+                                      "folder, print its summary and check every snapshot.")
+    from .cli_runs import add_runs_arguments
+
+    add_runs_arguments(runs)
     ex = sub.add_parser(
         "export", help="write a recorded run's figures or an animation (no window needed)",
         description="Write the figures of a recorded run, as its tab draws them, without opening a window.")
@@ -165,29 +168,9 @@ def _train(args) -> int:
 
 
 def _runs(args) -> int:
-    from .cli_lessons import print_lesson_verdict
-    from .lessons.runner import RUN_FOLDER, lesson_folder_of
-    from .training import jobs  # noqa: F401
-    from .training.record import RunError, open_run
+    from .cli_runs import runs_command
 
-    folder = args.folder
-    lesson_folder = lesson_folder_of(folder)
-    if lesson_folder is not None and lesson_folder == pathlib.Path(folder):
-        folder = str(lesson_folder / RUN_FOLDER)
-    try:
-        run = open_run(folder)
-    except RunError as exc:
-        return _fail(str(exc))
-    loss = run.metrics.get("loss")
-    print(f"{run.info.get('title', run.kind)} run in {run.folder}")
-    print(f"status: {run.info.get('status')}  steps: {run.info.get('steps')}/{run.info.get('total_steps')}  "
-          f"device: {run.info.get('device')}")
-    if loss is not None and len(loss):
-        print(f"loss: first {loss[0]:.4f}, last {loss[-1]:.4f}")
-    print(f"snapshots: {len(run.snapshot_paths)}")
-    print_lesson_verdict(args.folder)
-    return 0
-
+    return runs_command(args)
 
 def _info(args) -> int:
     import platform
