@@ -11,17 +11,19 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 
-def create_window(device_preference: str = "auto", theme_name: str = "light", warm: bool = True):
-    """Build the application (if needed) and the main window; start the background warm-up."""
+def create_window(device_preference: str = "auto", theme_name: str | None = None, warm: bool = True):
+    """Build the application (if needed) and the main window; start the background warm-up. The theme is
+    `theme_name` when given, else the one the app had when it last closed, else light."""
     from . import APP_NAME
     from .ui import theme
     from .ui.app_state import AppState
     from .ui.main_window import MainWindow
+    from .ui.settings import remembered_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     theme.register_fonts()
-    theme.apply_theme(app, theme_name)
+    theme.apply_theme(app, theme_name or remembered_theme() or "light")
     state = AppState(device_preference)
     window = MainWindow(state)
     if warm:
@@ -49,8 +51,8 @@ def start_warmup(window) -> None:
     worker.start()
 
 
-def run_app(device_preference: str = "auto", theme_name: str = "light") -> int:
-    """Open the main window and run the event loop until it closes."""
+def run_app(device_preference: str = "auto", theme_name: str | None = None) -> int:
+    """Open the main window and run the event loop until it closes (theme None: the remembered one)."""
     app, window = create_window(device_preference, theme_name)
     window.show()
     return app.exec()

@@ -14,8 +14,9 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path_factory, monkeypatch):
-    """Keep caches and recorded runs of the tests out of the user's home."""
+    """Keep caches, recorded runs and remembered settings of the tests out of the user's home."""
     monkeypatch.setenv("SME_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
+    monkeypatch.setenv("SME_SETTINGS", str(tmp_path_factory.mktemp("settings") / "settings.ini"))
     cache = os.environ.get("SME_TEST_CACHE") or str(tmp_path_factory.getbasetemp() / "cache")
     monkeypatch.setenv("SME_CACHE_DIR", cache)
     yield

@@ -26,6 +26,7 @@ from . import theme
 from .app_state import AppState
 from .corpus_loader import load_corpus_in_background
 from .lessons_menu import LessonsMenu
+from .settings import AppSettings
 from .widgets.control_bar import format_rate
 
 TAB_NAMES = ("Embeddings", "Recurrent", "Convolution", "Attention", "Pre-train & fine-tune")
@@ -42,6 +43,7 @@ class MainWindow(QMainWindow):
         self.state = state
         self.setWindowTitle(APP_NAME)
         self.resize(1400, 900)
+        self.settings = AppSettings()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
@@ -50,6 +52,7 @@ class MainWindow(QMainWindow):
         self.lessons = LessonsMenu(self)
         self._build_status_bar()
         self._loads = []
+        self.settings.restore_window(self)
 
     # -- construction ------------------------------------------------------------------------------------
     def _build_tabs(self) -> None:
@@ -60,7 +63,9 @@ class MainWindow(QMainWindow):
             page = QWidget()
             self._placeholders[name] = page
             self.tabs.addTab(page, name.replace("&", "&&"))
-        self._tab(TAB_NAMES[0])
+        first = self.settings.initial_tab(TAB_NAMES)  # the tab on show when the app last closed
+        self.tabs.setCurrentIndex(TAB_NAMES.index(first))
+        self._tab(first)
         self.tabs.currentChanged.connect(lambda i: self._tab(TAB_NAMES[i]) if 0 <= i < len(TAB_NAMES) else None)
 
     def _tab(self, name: str) -> QWidget:
@@ -83,6 +88,7 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(index)
         self.tabs.blockSignals(False)
         placeholder.deleteLater()
+        self.settings.restore_tab(name, tab)
         return tab
 
     @property
@@ -130,6 +136,8 @@ class MainWindow(QMainWindow):
             group.addAction(act)
             theme_menu.addAction(act)
             self.theme_actions[name] = act
+        self.menus["view"].addSeparator()
+        self.reset_action = self._action(self.menus["view"], "&Reset to defaults…", self.reset_settings)
         bar.addMenu(self.menus["help"])
         help_menu = self.menus["help"]
         self._action(help_menu, "&About", self.show_about)
@@ -311,6 +319,10 @@ class MainWindow(QMainWindow):
         theme.apply_theme(QApplication.instance(), name)
         self.theme_actions[name].setChecked(True)
 
+    def reset_settings(self, confirm: bool = True) -> bool:
+        """Every form, page and tab, the layout and theme back to their defaults; the remembered settings cleared."""
+        return self.settings.reset(self, self._built, confirm)
+
     def about_text(self) -> str:
         from importlib.metadata import PackageNotFoundError, version
 
@@ -348,6 +360,7 @@ class MainWindow(QMainWindow):
 
     # -- closing -------------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        self.settings.save(self, self._built)
         for load in list(self._loads):
             load.cancel()
         for tab in self._built.values():  # their background tasks (measurements, projections, probes)

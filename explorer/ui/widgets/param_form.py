@@ -128,8 +128,10 @@ class ParamForm(QWidget):
 
     def __init__(self, config_cls: type, initial: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.config_cls = config_cls
         self._base = initial if initial is not None else config_cls()
         self._rows: dict[str, _Row] = {}
+        self._driven: set[str] | None = None  # rows hidden by every set_hidden_fields: another widget sets them
         self._loading = False
         self._style_sheet = ""
         hints = typing.get_type_hints(config_cls)
@@ -372,5 +374,27 @@ class ParamForm(QWidget):
     def set_hidden_fields(self, names: Iterable[str]) -> None:
         """Hide the rows of `names` (fields that do not apply now); show all others. Values are kept."""
         hidden = set(names)
+        self._driven = hidden if self._driven is None else self._driven & hidden
         for name, row in self._rows.items():
             self._form.setRowVisible(row.widget, name not in hidden)
+
+    def remembered_fields(self) -> list[str]:
+        """The rows the user edits here, in order (a row hidden by every set_hidden_fields is set elsewhere)."""
+        return [name for name in self._rows if name not in (self._driven or ())]
+
+    def field_editor(self, name: str) -> tuple[dataclasses.Field, str, QWidget]:
+        """The field of row `name`, its kind of editor (choice, bool, int, float, str, ints) and the editor."""
+        return self._rows[name].field, self._rows[name].kind, self._rows[name].widget
+
+    def typed_values(self) -> dict[str, Any]:
+        """Field -> value of every row whose widget holds a valid value now (even while another row does not)."""
+        return {name: v for name, row in self._rows.items() for v, msg in [self._read(row)] if msg is None}
+
+    def problems_with(self, values: dict[str, Any]) -> set[tuple[str, str]]:
+        """The (field, message) problems the form would have with `values` in place of what its rows hold."""
+        merged = {**self.typed_values(), **values}
+        problems = {(n, self._read(r)[1]) for n, r in self._rows.items() if n not in merged}
+        try:
+            return problems or set(validate_config(dataclasses.replace(self._base, **merged)).items())
+        except (TypeError, ValueError) as exc:
+            return {("", str(exc))}
