@@ -155,6 +155,7 @@ def read_corpus(path: str | os.PathLike, *, name: str | None = None, source: str
     with TextStream(p, cancel=cancel, chunk_bytes=chunk_bytes) as stream:
         pieces = stream.pieces()
         try:
+            before = (0, 0)  # (bytes read, characters fed) before the current piece
             for piece in pieces:
                 seen_text = seen_text or not piece.isspace()
                 more = words.feed(piece)
@@ -162,10 +163,14 @@ def read_corpus(path: str | os.PathLike, *, name: str | None = None, source: str
                     progress(stream.position, _expected_end(stream.position, stream.total, words.n_words, budget))
                 if not more:
                     break
+                before = (stream.position, words.chars_fed)
         finally:
             pieces.close()
         words.close()
         used, total, notes = stream.position, stream.total, list(stream.notes())
+        if words.full:  # where in the last piece read the budget ran out, as a share of the bytes it came from
+            share = min(1.0, max(0.0, (words.chars_used - before[1]) / max(1, words.chars_fed - before[1])))
+            used = before[0] + round(share * (used - before[0]))
     if progress is not None:
         progress(used, used)
     if words.n_words == 0:
@@ -206,3 +211,44 @@ def limit_corpus(corpus: Corpus, max_words: int | None) -> Corpus:
     note = budget_note(corpus.name, words.n_words, budget, used, size, corpus.n_words, "the corpus", "character")
     return Corpus(name=corpus.name, source=corpus.source, notes=(*corpus.notes, note), word_classes=corpus.word_classes,
                   analogies=corpus.analogies, read=words, complete=False, words_in_source=corpus.n_words)
+
+
+@dataclass(frozen=True)
+class FileEstimate:
+    """About how many words a text file holds, from its size and a sample of its start."""
+
+    size: int  # bytes on disk
+    words: int  # estimated words in the whole file (exact when `exact`)
+    exact: bool  # the sample was the whole file
+
+    @property
+    def memory_bytes(self) -> int:
+        """About the memory the whole file's words would take once read."""
+        return self.words * BYTES_PER_WORD_IN_MEMORY
+
+
+def estimate_file_words(path: str | os.PathLike, sample_bytes: int = 1 << 18) -> FileEstimate | None:
+    """About how many words a file holds, from the words in its first `sample_bytes` (after gunzip) and its size.
+
+    Quick (one small read), for deciding whether to ask about a word budget; None when the file cannot be read
+    (the read proper says why).
+    """
+    words = WordStream(keep_text=False)
+    try:
+        with TextStream(path, chunk_bytes=sample_bytes) as stream:
+            pieces = stream.pieces()
+            try:
+                for piece in pieces:
+                    words.feed(piece)
+                    if stream.n_bytes >= sample_bytes:
+                        break
+                else:
+                    words.close()
+                    return FileEstimate(stream.total, words.n_words, True)
+            finally:
+                pieces.close()
+            used, total = stream.position, stream.total
+    except (CorpusError, OSError):
+        return None
+    words.close()
+    return FileEstimate(total, round(words.n_words * total / max(used, 1)), False)
