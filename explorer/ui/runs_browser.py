@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -66,7 +66,7 @@ class RunsBrowser(QDialog):
         self.proxy = RunsFilter(self)
         self.proxy.setSourceModel(self.model)
         self._build()
-        self.resize(1240, 520)
+        self._size_to_screen(parent)
         self.refresh()
 
     # -- construction ------------------------------------------------------------------------------------------
@@ -123,6 +123,13 @@ class RunsBrowser(QDialog):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self._update_buttons()
 
+    def _size_to_screen(self, parent: QWidget | None) -> None:
+        """Wide enough for every column at once where the screen allows (the table scrolls where it does not)."""
+        screen = (parent.screen() if parent is not None else None) or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else None
+        width = 1380 if room is None else min(1380, int(room.width() * 0.92))
+        self.resize(width, 520 if room is None else min(520, int(room.height() * 0.8)))
+
     def _table_action(self, text: str, slot: Callable[[], None], key) -> QAction:
         act = QAction(text, self.table)
         act.setShortcut(QKeySequence(key))
@@ -170,7 +177,7 @@ class RunsBrowser(QDialog):
         self.table.resizeColumnsToContents()
         header = self.table.horizontalHeader()
         for col, name in enumerate(COLUMNS[:-1]):
-            header.resizeSection(col, min(header.sectionSize(col) + 12, WIDTH_CAP.get(name, MAX_COLUMN_WIDTH)))
+            header.resizeSection(col, min(header.sectionSize(col) + 8, WIDTH_CAP.get(name, MAX_COLUMN_WIDTH)))
 
     def _reselect(self) -> None:
         wanted, self._select_after = self._select_after, set()
@@ -190,7 +197,9 @@ class RunsBrowser(QDialog):
     def _update_total(self) -> None:
         n, shown = self.model.rowCount(), self.proxy.rowCount()
         runs = f"{n} run{'s' if n != 1 else ''}"
-        text = f"Total on disk: {format_size(self.total_bytes)} ({runs}) in {self.root}"
+        home = str(Path.home())
+        where = "~" + str(self.root)[len(home):] if str(self.root).startswith(home + "/") else str(self.root)
+        text = f"Total on disk: {format_size(self.total_bytes)} ({runs}) in {where}"
         if shown != n:
             text += f" — showing {shown}"
         self.total_label.setText(text)

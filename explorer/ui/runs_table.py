@@ -17,8 +17,8 @@ COLUMNS = ("Name", "Kind", "Date", "Device", "Duration", "Status", "Final figure
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2
 RIGHT = {COLUMNS.index("Duration"), COLUMNS.index("Size")}
-WIDTH_CAP = {"Name": 240, "Kind": 140, "Device": 100, "Status": 240, "Final figures": 240, "Lesson verdict": 130}
-_RED, _AMBER, _GREEN = QColor("#c8392b"), QColor("#b7791f"), QColor("#2e8b57")
+WIDTH_CAP = {"Name": 220, "Kind": 120, "Device": 90, "Status": 280, "Final figures": 190, "Lesson verdict": 110}
+_RED, _AMBER, _GREEN, _BLUE = QColor("#c8392b"), QColor("#b7791f"), QColor("#2e8b57"), QColor("#3b7dd8")
 
 
 def format_size(n: int) -> str:
@@ -90,11 +90,11 @@ def verdict_color(verdict: str | None) -> QColor | None:
 
 
 def status_color(summary: RunSummary) -> QColor | None:
-    if summary.problem or summary.status in ("failed", "damaged"):
+    if summary.problem or summary.status in ("failed", "diverged", "damaged"):
         return _RED
-    if summary.status in ("interrupted", "stopped", "running"):
+    if summary.status in ("interrupted", "stopped"):
         return _AMBER
-    return None
+    return _BLUE if summary.status in ("running", "paused") else None
 
 
 class RunsModel(QAbstractTableModel):
@@ -148,7 +148,7 @@ class RunsModel(QAbstractTableModel):
             return status_line(s)
         return {
             "Name": lambda: display_name(s),
-            "Kind": lambda: s.kind,
+            "Kind": lambda: s.kind or "—",
             "Date": lambda: format_date(s.created),
             "Device": lambda: s.device or "—",
             "Duration": lambda: format_duration(s.duration_s),
