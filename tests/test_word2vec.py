@@ -100,7 +100,7 @@ def test_closed_form_sgd_steps_equal_autograd_sgd(variant):
     negatives = torch.randint(0, 30, (16, 3))
     contexts, mask = torch.randint(0, 30, (16, 4)), torch.rand(16, 4) < 0.7
     mask[:, 0] = True
-    lr = 0.1
+    lr = 0.02  # small enough that no row's step is capped (tests/test_word2vec_stability.py checks the cap)
     steps = {
         "skip-gram ns": (lambda m: m.skipgram_step(centre, context, negatives, lr),
                          lambda m: m.skipgram_loss(centre, context, negatives)),

@@ -21,6 +21,21 @@ The gradients, which the `*_step` methods apply directly (sparse SGD: only the r
 (for CBOW v is h, and each context word's input vector gets ∂L/∂h / m). The true word pulls v towards u_o
 by lr (1 - σ(u_o · v)) |u_o|; each noise word pushes it away from u_n by lr σ(u_n · v) |u_n|.
 
+A batch's step sums the gradients of every example a row takes part in. The C tool applies them one example at
+a time, each at the row's new value, which corrects itself; a sum taken at one point does not: a word repeated
+c times in a batch moves c times as far along the same stale gradient, and on a small vocabulary (every word in
+hundreds of a batch's examples) the steps overshoot and grow until they overflow. So each row r moves by
+
+    -min(lr, 1 / L_r) Σ_i ∂L_i/∂r,    L_r = Σ_i bound_i(r) >= the largest curvature of Σ_i L_i along row r,
+
+gradient descent on the row's share of the batch loss at a step of at most 1 / L_r, which never overshoots
+(descent lemma). bound_i(r): |x|^2 / 4 for a score x · r of the logistic loss (σ' <= 1/4), so Σ_j |u_j|^2 / 4
+for v in negative sampling; max_w |u_w|^2 for v in the full softmax (the trace of U^T (diag p - p p^T) U is
+the variance of u under p); for an output row of the full softmax |v|^2 / 4 where it is the true word and
+p_w (1 - p_w) |v|^2 elsewhere (whose gradient p_w v shrinks with it); a CBOW context vector filling n of the m
+places gets (n/m)^2 of h's. Where lr L_r <= 1, as for nearly every row on a real corpus (Austen trains to the
+same numbers), the step is plain SGD at rate lr.
+
 Cost per example: negative sampling touches k + 1 output rows, O(k D); the full softmax scores every word,
 O(|V| D) with a dense (V, D) output matrix updated at every step, which is why the job refuses it above
 FULL_SOFTMAX_MAX_VOCAB words.
@@ -78,16 +93,16 @@ class Word2Vec(nn.Module):
         if negatives is not None:
             return self.skipgram_ns_step(centre, torch.cat([context.unsqueeze(1), negatives], 1), lr)
         v = F.embedding(centre, self.inp.weight)
-        loss, step_v = self._output_step(v, context, None, lr)
-        _add_rows(self.inp.weight, centre, step_v)
+        loss, grad_v, bound_v = self._output_step(v, context, None, lr)
+        _step_rows(self.inp.weight, centre, grad_v, bound_v, lr)
         return loss
 
     @torch.no_grad()
     def skipgram_ns_step(self, centre: torch.Tensor, targets: torch.Tensor, lr: float) -> torch.Tensor:
         """skipgram_step with negative sampling, the context word and its noise words given as one (B, 1 + k)."""
         v = F.embedding(centre, self.inp.weight)
-        loss, step_v = self._ns_output_step(v, targets, lr)
-        _add_rows(self.inp.weight, centre, step_v)
+        loss, grad_v, bound_v = self._ns_output_step(v, targets, lr)
+        _step_rows(self.inp.weight, centre, grad_v, bound_v, lr)
         return loss
 
     @torch.no_grad()
@@ -100,38 +115,76 @@ class Word2Vec(nn.Module):
         starts = torch.cumsum(count, 0) - count
         scale = 1.0 / count.clamp_min(1).to(self.inp.weight.dtype).unsqueeze(1)
         h = F.embedding_bag(words, self.inp.weight, starts, mode="sum") * scale
-        loss, step_h = self._output_step(h, centre, negatives, lr)
-        _add_rows(self.inp.weight, words, (step_h * scale)[row])  # each context word gets 1/m of h's step
+        loss, grad_h, bound_h = self._output_step(h, centre, negatives, lr)
+        # each context word's vector gets 1/m of h's gradient; a word that fills n of the m places gets (n/m)^2 of
+        # h's curvature, n/m^2 through each of its n places
+        grads = grad_h.mul_(scale).index_select(0, row)
+        places = ((contexts.unsqueeze(2) == contexts.unsqueeze(1)) & mask.unsqueeze(1)).sum(2)[row, col]
+        bound = bound_h.mul(scale.squeeze(1).square()).index_select(0, row).mul_(places)
+        _step_rows(self.inp.weight, words, grads, bound, lr)
         return loss
 
     def _output_step(self, v: torch.Tensor, target: torch.Tensor, negatives: torch.Tensor | None,
-                     lr: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """Update the output vectors for hidden vectors v (B, D); return (losses, -lr dL/dv) at the old vectors."""
-        out = self.out.weight
-        if negatives is None:  # full softmax: dense (B, V) scores, dense update of U
-            scores = v @ out.T
-            loss = torch.logsumexp(scores, 1) - scores.gather(1, target.unsqueeze(1)).squeeze(1)
-            g = torch.softmax(scores, 1)
-            g[torch.arange(len(target), device=g.device), target] -= 1.0
-            g.mul_(-lr)
-            step_v = g @ out
-            out.add_(g.T @ v)
-            return loss, step_v
+                     lr: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Update the output vectors for hidden vectors v (B, D); return (losses, dL/dv, curvature bound of v)."""
+        if negatives is None:
+            return self._softmax_output_step(v, target, lr)
         return self._ns_output_step(v, torch.cat([target.unsqueeze(1), negatives], 1), lr)
 
-    def _ns_output_step(self, v: torch.Tensor, ids: torch.Tensor, lr: float) -> tuple[torch.Tensor, torch.Tensor]:
+    def _softmax_output_step(self, v: torch.Tensor, target: torch.Tensor,
+                             lr: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """_output_step with the full softmax: dense (B, V) scores, dense update of U."""
+        out = self.out.weight
+        scores = v @ out.T
+        loss = torch.logsumexp(scores, 1) - scores.gather(1, target.unsqueeze(1)).squeeze(1)
+        g = torch.softmax(scores, 1)  # dL/dscores = p - e_target
+        sq_u = (out * out).sum(1)
+        # d2L/dv2 = U^T (diag p - p p^T) U: its trace, the variance of u under p, is at most max_w |u_w|^2
+        bound_v = sq_u.max().expand(len(v))
+        # d2L/du_w2 = Σ_i p_iw (1 - p_iw) v_i v_i^T: the worst case 1/4 where w is the true word (as for negative
+        # sampling); elsewhere p (1 - p), which shrinks with the gradient p v that it bounds
+        curv = g * (1 - g)
+        curv.scatter_(1, target.unsqueeze(1), 0.25)
+        bound_u = curv.T @ (v * v).sum(1)
+        g[torch.arange(len(target), device=g.device), target] -= 1.0
+        grad_v = g @ out
+        out.addcmul_(g.T @ v, _rates(bound_u, lr).unsqueeze(1))
+        return loss, grad_v, bound_v
+
+    def _ns_output_step(self, v: torch.Tensor, ids: torch.Tensor,
+                        lr: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """_output_step with negative sampling; ids (B, 1 + k) hold the true word first, then the noise words."""
         out = self.out.weight
         u = F.embedding(ids, out)  # (B, 1 + k, D)
         scores = (u * v.unsqueeze(1)).sum(2)
-        g = torch.sigmoid(scores)  # dL/dscore = σ(s) - label
+        g = torch.sigmoid(scores)  # dL/dscore = σ(s) - label; d2L/dscore2 = σ(s) (1 - σ(s)) <= 1/4
         g[:, 0] -= 1.0
         scores[:, 0].neg_()
         loss = F.softplus(scores).sum(1)  # -log σ(s_o) - Σ log σ(-s_n)
-        g.mul_(-lr)
-        step_v = torch.bmm(g.unsqueeze(1), u).squeeze(1)
-        _add_rows(out, ids.view(-1), (g.unsqueeze(2) * v.unsqueeze(1)).view(-1, v.shape[1]))
-        return loss, step_v
+        grad_v = torch.bmm(g.unsqueeze(1), u).squeeze(1)
+        bound_v = torch.linalg.vector_norm(u, dim=(1, 2)).square_().mul_(0.25)  # Σ_j |u_j|^2 / 4
+        bound_u = torch.linalg.vector_norm(v, dim=1).square_().mul_(0.25)  # |v|^2 / 4 for each of its 1 + k rows
+        flat = ids.view(-1)
+        g.mul_(_row_rates(out.shape[0], flat, bound_u.unsqueeze(1).expand_as(g).reshape(-1), lr).view_as(g))
+        _add_rows(out, flat, (g.unsqueeze(2) * v.unsqueeze(1)).view(-1, v.shape[1]))
+        return loss, grad_v, bound_v
+
+
+def _rates(bound: torch.Tensor, lr: float) -> torch.Tensor:
+    """-min(lr, 1 / bound), elementwise."""
+    return bound.clamp_min(1.0 / lr).reciprocal_().neg_()
+
+
+def _row_rates(size: int, rows: torch.Tensor, bound: torch.Tensor, lr: float) -> torch.Tensor:
+    """-min(lr, 1 / L_r) for each entry of rows, where L_r sums `bound` over the entries of row r."""
+    total = torch.zeros(size, dtype=bound.dtype, device=bound.device).scatter_add_(0, rows, bound)
+    return _rates(total.gather(0, rows), lr)
+
+
+def _step_rows(weight: torch.Tensor, rows: torch.Tensor, grads: torch.Tensor, bound: torch.Tensor,
+               lr: float) -> None:
+    """weight[r] -= min(lr, 1 / L_r) Σ_{rows[i] = r} grads[i], with L_r = Σ_{rows[i] = r} bound[i]."""
+    _add_rows(weight, rows, grads.mul_(_row_rates(weight.shape[0], rows, bound, lr).unsqueeze(1)))
 
 
 def _add_rows(weight: torch.Tensor, rows: torch.Tensor, values: torch.Tensor) -> None:
