@@ -95,7 +95,7 @@ def check_info(info: dict, folder: Path, kinds: typing.Container[str]) -> dict:
         if low is not None and not (value >= low and (isinstance(value, int) or math.isfinite(value))):
             raise RunError(f"run.json in {folder}: '{key}' should be at least {low:g}, found {describe(value)}")
     if info["kind"] not in kinds:
-        raise RunError(f"The run in {folder} is of an unknown kind ({describe(info['kind'])}).")
+        raise RunError(f"run.json in {folder}: 'kind' is an unknown kind of job ({describe(info['kind'])})")
     if info["status"] not in STATUSES:
         raise RunError(f"run.json in {folder}: 'status' should be one of {', '.join(STATUSES)}, "
                        f"found {describe(info['status'])}")
