@@ -4,8 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.sparse.linalg import ArpackNoConvergence
 
+from explorer.analysis import cooccurrence as cooc
 from explorer.analysis.cooccurrence import DENSE_SVD_LIMIT, cooccurrence_matrix, ppmi, top_block, truncated_svd
+from explorer.analysis.embedding_cost import TRUNCATED_SVD, svd_times
 from explorer.analysis.evaluation import analogy_accuracy
 from explorer.analysis.neighbours import class_separation, nearest, neighbour_purity
 from explorer.data.synthetic import CAPITALS, make_synthetic_corpus
@@ -157,3 +160,79 @@ def test_propack_gives_arpacks_exact_singular_triplets():
     dense = np.linalg.svd(m.toarray(), compute_uv=False)[:6]
     np.testing.assert_allclose(propack.singular_values, dense, rtol=1e-8)
     np.testing.assert_allclose(np.abs(propack.vectors), np.abs(arpack.vectors), atol=1e-6)
+
+
+# -- non-square matrices and solvers that fail --------------------------------------------------------------
+def _sparse_rect(rows: int, cols: int, seed: int) -> sp.csr_matrix:
+    return sp.random(rows, cols, density=0.2, random_state=seed, format="csr")
+
+
+@pytest.mark.parametrize("method", ["propack", "arpack"])
+@pytest.mark.parametrize("shape", [(60, 40), (40, 60)], ids=["tall", "wide"])
+def test_sparse_solvers_decompose_tall_and_wide_matrices(monkeypatch, method, shape):
+    monkeypatch.setattr(cooc, "DENSE_SVD_LIMIT", 8)  # take the sparse path at a test's size
+    m = _sparse_rect(*shape, seed=sum(shape))
+    result = truncated_svd(m, dim=5, method=method)
+    assert result.solver == method and result.note == ""
+    np.testing.assert_allclose(result.singular_values, np.linalg.svd(m.toarray(), compute_uv=False)[:5], rtol=1e-8)
+    assert result.vectors.shape == (shape[0], 5) and result.components.shape == (5, shape[1])
+    svd_times(m, TRUNCATED_SVD, dim=5, repeats=1)  # the cost measurement decomposes it too
+
+
+def _failing(solvers: set[str], real):
+    def svds(*args, solver="arpack", **kwargs):
+        if solver in solvers:
+            raise (ArpackNoConvergence("No convergence (41 iterations, 2/5 eigenvectors converged)",
+                                       np.zeros(0), np.zeros((0, 0))) if solver == "arpack"
+                   else np.linalg.LinAlgError("k=5 singular triplets did not converge within kmax=40 iterations"))
+        return real(*args, solver=solver, **kwargs)
+    return svds
+
+
+@pytest.mark.parametrize(("failing", "used"), [({"propack"}, "arpack"), ({"propack", "arpack"}, "dense")])
+@pytest.mark.parametrize("shape", [(60, 40), (40, 60)], ids=["tall", "wide"])
+def test_a_solver_that_does_not_converge_hands_over_to_the_next(monkeypatch, failing, used, shape):
+    import scipy.sparse.linalg as spla
+
+    monkeypatch.setattr(cooc, "DENSE_SVD_LIMIT", 8)
+    monkeypatch.setattr(spla, "svds", _failing(failing, spla.svds))
+    m = _sparse_rect(*shape, seed=1)
+    result = truncated_svd(m, dim=5, method="propack")
+    assert result.solver == used
+    assert "PROPACK failed (k=5 singular triplets did not converge" in result.note
+    assert result.note.endswith(f"{cooc.SOLVER_NAMES[used]} was used instead") and "\n" not in result.note
+    assert ("ARPACK failed (ARPACK error -1: No convergence" in result.note) == ("arpack" in failing)
+    _, s, vt = np.linalg.svd(m.toarray(), full_matrices=False)
+    np.testing.assert_allclose(result.singular_values, s[:5], rtol=1e-8)
+    np.testing.assert_allclose(np.abs(result.components), np.abs(vt[:5]), atol=1e-8)
+
+
+def test_past_the_dense_limit_the_randomized_svd_is_the_last_resort(monkeypatch):
+    import scipy.sparse.linalg as spla
+
+    monkeypatch.setattr(cooc, "DENSE_SVD_LIMIT", 8)
+    monkeypatch.setattr(cooc, "DENSE_FALLBACK_ENTRIES", 100)
+    monkeypatch.setattr(spla, "svds", _failing({"propack", "arpack"}, spla.svds))
+    m = _sparse_rect(60, 40, seed=2)
+    result = truncated_svd(m, dim=3, method="propack")
+    assert result.solver == "randomized" and "the randomized SVD was used instead" in result.note
+    np.testing.assert_allclose(result.singular_values, np.linalg.svd(m.toarray(), compute_uv=False)[:3], rtol=0.05)
+    monkeypatch.setattr(cooc, "_solve", lambda *a: (_ for _ in ()).throw(np.linalg.LinAlgError("SVD did not converge")))
+    with pytest.raises(ValueError, match=r"^The SVD failed: PROPACK failed .*the randomized SVD failed"):
+        truncated_svd(m, dim=3, method="propack")
+
+
+def test_non_finite_results_count_as_a_failure(monkeypatch):
+    import scipy.sparse.linalg as spla
+
+    real = spla.svds
+
+    def nan_propack(*args, solver="arpack", **kwargs):
+        u, s, vt = real(*args, solver=solver, **kwargs)
+        return (u, s * np.nan, vt) if solver == "propack" else (u, s, vt)
+
+    monkeypatch.setattr(cooc, "DENSE_SVD_LIMIT", 8)
+    monkeypatch.setattr(spla, "svds", nan_propack)
+    result = truncated_svd(_sparse_rect(40, 30, seed=3), dim=4, method="propack")
+    assert result.solver == "arpack" and "PROPACK returned non-finite values" in result.note
+    assert np.all(np.isfinite(result.singular_values))

@@ -94,6 +94,8 @@ class SvdResult:
     singular_values: np.ndarray  # (dim,) float64, descending
     explained_ratio: np.ndarray  # (dim,) float64: s_k**2 / ||M||_F**2, so its sum is at most 1
     components: np.ndarray  # (dim, n_cols) float64: V^T, the context directions
+    solver: str = "dense"  # the solver that gave the result: "dense", "arpack", "propack" or "randomized"
+    note: str = ""  # one line when the asked solver failed and another gave the result, else empty
 
     @property
     def dim(self) -> int:
@@ -114,6 +116,59 @@ def _fix_signs(u: np.ndarray, vt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return u * signs, vt * signs[:, None]
 
 
+SOLVER_NAMES = {"propack": "PROPACK", "arpack": "ARPACK", "randomized": "the randomized SVD", "dense": "the dense SVD"}
+# After PROPACK and ARPACK, a matrix of at most this many entries is decomposed densely (exact; 200 MB as float64),
+# a larger one by the randomized SVD.
+DENSE_FALLBACK_ENTRIES = 25_000_000
+
+
+def _solve(solver: str, m: sp.csr_matrix, k: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The top-k singular triplets by one solver, largest first."""
+    if solver == "dense":
+        u, s, vt = np.linalg.svd(m.toarray(), full_matrices=False)
+        return u[:, :k], s[:k], vt[:k]
+    if solver == "randomized":
+        from sklearn.utils.extmath import randomized_svd  # imported here: scikit-learn takes ~1 s to import
+
+        return randomized_svd(m, k, random_state=seed)
+    from scipy.sparse.linalg import svds
+
+    # svds wants a start vector of length shape[0] for PROPACK and min(shape) for ARPACK
+    v0 = np.random.default_rng(seed).uniform(-1.0, 1.0, size=m.shape[0] if solver == "propack" else min(m.shape))
+    u, s, vt = svds(m, k=k, v0=v0, solver=solver)
+    order = np.argsort(s)[::-1]
+    return u[:, order], s[order], vt[order]
+
+
+def sparse_svd(m: sp.csr_matrix, k: int, seed: int = 0,
+               method: str = "propack") -> tuple[np.ndarray, np.ndarray, np.ndarray, str, str]:
+    """(U, s, V^T, the solver used, a note) of the top-k triplets by `method`; where PROPACK or ARPACK does not
+    converge (or fails otherwise) the next of PROPACK, ARPACK, then the dense SVD (the randomized one above
+    DENSE_FALLBACK_ENTRIES entries) takes over, and the note says so. k < min(m.shape) for the sparse solvers."""
+    chain = {"propack": ["propack", "arpack"], "arpack": ["arpack"], "randomized": ["randomized"]}[method]
+    if chain[-1] != "randomized":
+        chain.append("dense" if m.shape[0] * m.shape[1] <= DENSE_FALLBACK_ENTRIES else "randomized")
+    failures = []
+    for solver in chain:
+        try:
+            u, s, vt = _solve(solver, m, k, seed)
+        except (np.linalg.LinAlgError, RuntimeError) as exc:  # ArpackNoConvergence and ArpackError are RuntimeErrors
+            failures.append(f"{SOLVER_NAMES[solver]} failed ({_first_line(exc)})")
+            continue
+        if not (np.all(np.isfinite(s)) and np.all(np.isfinite(u)) and np.all(np.isfinite(vt))):
+            failures.append(f"{SOLVER_NAMES[solver]} returned non-finite values")
+            continue
+        note = f"{'; '.join(failures)}: {SOLVER_NAMES[solver]} was used instead" if failures else ""
+        return u, s, vt, solver, note
+    raise ValueError(f"The SVD failed: {'; '.join(failures)}.")
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message on one line."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 def truncated_svd(
     matrix: sp.spmatrix | np.ndarray, dim: int, seed: int = 0, power: float = 0.5, method: str = "arpack"
 ) -> SvdResult:
@@ -124,9 +179,11 @@ def truncated_svd(
     method "arpack" (scipy.sparse.linalg.svds from a seeded start vector) is exact; "propack" (svds' Lanczos
     bidiagonalisation) is exact too and about 10x faster on a 6,000-word PPMI matrix; "randomized"
     (scikit-learn's randomized_svd) is about 5x faster on a 6,000-word PPMI matrix but its smaller singular
-    values come out a few per cent low. Only matrices whose smaller side is at most DENSE_SVD_LIMIT are
-    decomposed densely. `dim` is capped at the smaller side (at one less on the ARPACK path). Results are
-    the same for the same seed; signs are fixed so that each U column's largest-magnitude entry is positive.
+    values come out a few per cent low. Where PROPACK or ARPACK fails, the next solver takes over (see
+    sparse_svd): the result's `solver` and `note` say which gave it. Only matrices whose smaller side is at
+    most DENSE_SVD_LIMIT are decomposed densely at once. `dim` is capped at the smaller side (at one less on
+    the sparse path). Results are the same for the same seed; signs are fixed so that each U column's
+    largest-magnitude entry is positive.
     """
     import scipy.sparse as sp
     if dim < 1:
@@ -139,28 +196,18 @@ def truncated_svd(
     if smaller < 1:
         raise ValueError("cannot decompose an empty matrix")
     frobenius_sq = float(np.square(m.data).sum())
+    solver, note = "dense", ""
     if smaller <= DENSE_SVD_LIMIT:
-        u, s, vt = np.linalg.svd(m.toarray(), full_matrices=False)
-        k = min(dim, smaller)
-        u, s, vt = u[:, :k], s[:k], vt[:k]
+        u, s, vt = _solve("dense", m, min(dim, smaller), seed)
     elif method == "randomized":
-        from sklearn.utils.extmath import randomized_svd  # imported here: scikit-learn takes ~1 s to import
-
-        k = min(dim, smaller)
-        u, s, vt = randomized_svd(m, k, random_state=seed)
+        u, s, vt, solver, note = sparse_svd(m, min(dim, smaller), seed, method)
     else:
-        from scipy.sparse.linalg import svds
-
-        k = min(dim, smaller - 1)
-        v0 = np.random.default_rng(seed).uniform(-1.0, 1.0, size=smaller)
-        u, s, vt = svds(m, k=k, v0=v0, solver=method)
-        order = np.argsort(s)[::-1]
-        u, s, vt = u[:, order], s[order], vt[order]
+        u, s, vt, solver, note = sparse_svd(m, min(dim, smaller - 1), seed, method)
     u, vt = _fix_signs(u, vt)
     explained = s**2 / frobenius_sq if frobenius_sq > 0 else np.zeros_like(s)
     vectors = (u * s**power).astype(np.float32)
     return SvdResult(vectors=np.ascontiguousarray(vectors), singular_values=s, explained_ratio=explained,
-                     components=vt)
+                     components=vt, solver=solver, note=note)
 
 
 def top_block(matrix: sp.spmatrix | np.ndarray, n: int) -> np.ndarray:

@@ -90,22 +90,21 @@ def softmax_step_times(vocab_size: int, objective: str, dim: int = 50, batch: in
 
 def svd_times(matrix, method: str, dim: int = 50, repeats: int = 3, seed: int = 0,
               cancelled: Callable[[], bool] | None = None) -> list[float]:
-    """Seconds of decomposing `matrix` (a square scipy sparse matrix): the full SVD of the dense matrix
-    (numpy's LAPACK gesdd, every singular triplet), or the top-`dim` triplets of the sparse one (PROPACK)."""
+    """Seconds of decomposing `matrix` (a scipy sparse matrix): the full SVD of the dense matrix (numpy's LAPACK
+    gesdd, every singular triplet), or the top-`dim` triplets of the sparse one (PROPACK)."""
     if method == FULL_SVD:
         dense = np.asarray(matrix.toarray(), dtype=np.float64)
 
         def run() -> object:
             return np.linalg.svd(dense, full_matrices=False)
     elif method == TRUNCATED_SVD:
-        from scipy.sparse.linalg import svds
+        from .cooccurrence import sparse_svd
 
         k = min(dim, min(matrix.shape) - 1)
-        v0 = np.random.default_rng(seed).uniform(-1.0, 1.0, size=min(matrix.shape))
         m = matrix.tocsr().astype(np.float64)
 
-        def run() -> object:
-            return svds(m, k=k, v0=v0, solver="propack")
+        def run() -> object:  # PROPACK, or the solver that takes over where it fails (sparse_svd)
+            return sparse_svd(m, k, seed, "propack")
     else:
         raise ValueError(f"method must be {FULL_SVD!r} or {TRUNCATED_SVD!r}, not {method!r}")
     with _blas_threads(1):
