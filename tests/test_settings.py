@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from explorer.app import create_window
+from explorer.training.params import param
 from explorer.ui import theme
-from explorer.ui.widgets.param_form_values import default_values
+from explorer.ui.widgets.param_form import ParamForm
+from explorer.ui.widgets.param_form_values import default_values, restore_values, stored_values
 
 pytestmark = pytest.mark.usefixtures("light_theme_afterwards")
 GPT, RECURRENT = 4, 1
@@ -73,6 +78,9 @@ def test_a_new_window_opens_as_the_last_one_closed(qtbot):
     assert win.embeddings.family_box.currentIndex() == 1 and win.embeddings.form is win.embeddings.svd_form
     assert theme.current_theme() == "dark" and win.theme_actions["dark"].isChecked()
     win.close()
+    win = open_window(qtbot, "light")  # a theme given on the command line wins over the remembered one
+    assert theme.current_theme() == "light" and win.theme_actions["light"].isChecked()
+    win.close()
 
 
 def test_only_what_differs_from_the_defaults_is_stored(qtbot):
@@ -82,15 +90,6 @@ def test_only_what_differs_from_the_defaults_is_stored(qtbot):
     settings = QSettings(os.environ["SME_SETTINGS"], QSettings.Format.IniFormat)
     assert json.loads(settings.value("forms/embeddings/Word2VecConfig")) == {"window": 7}
     assert settings.value("forms/embeddings/SvdConfig") is None and settings.value("tabs/embeddings/pages") is None
-
-
-def test_the_theme_given_on_the_command_line_wins(qtbot):
-    win = open_window(qtbot)
-    win.theme_actions["dark"].trigger()
-    win.close()
-    win = open_window(qtbot, "light")
-    assert theme.current_theme() == "light"
-    win.close()
 
 
 def test_stored_garbage_is_ignored_and_the_defaults_kept(qtbot):
@@ -182,4 +181,102 @@ def test_the_lessons_dock_comes_back_where_it_was(qtbot):
     win = open_window(qtbot)
     qtbot.waitUntil(lambda: win.lessons.dock is not None and win.lessons.dock.isVisible(), timeout=10000)
     assert win.dockWidgetArea(win.lessons.dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+    win.close()
+
+
+@dataclass
+class Knobs:
+    window: int = param(5, label="Window", min=1, max=20)
+    max_len: int = param(64, label="Max length", min=2, max=512)
+    lr: float = param(0.025, label="Learning rate", min=1e-6, max=1.0, log=True)
+    method: str = param("negative sampling", label="Method", choices=("negative sampling", "full softmax"))
+    heads: int = param(2, label="Heads", choices=(1, 2, 4))
+    tie: bool = param(False, label="Tie embeddings")
+    dilations: tuple[int, ...] = param((1, 2, 4), label="Dilations", min=1, max=64)
+    title: str = param("run", label="Title")
+    corpus: str = param("builtin:austen", label="Corpus")  # set by another widget (hidden): never remembered
+
+    def check(self) -> dict[str, str]:
+        return {"window": "Window must be smaller than max length"} if self.window >= self.max_len else {}
+
+
+GOOD = {"window": 7, "max_len": 100, "lr": 0.5, "method": "full softmax", "heads": 4, "tie": True,
+        "dilations": [1, 3], "title": "mine"}
+json_values = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats() | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                                      max_size=3), max_leaves=6)
+
+
+def knobs_form() -> ParamForm:
+    form = ParamForm(Knobs)
+    form.set_hidden_fields(["corpus"])
+    return form
+
+
+def test_a_form_stores_what_differs_and_takes_it_back_exactly(qapp):
+    form = knobs_form()
+    assert stored_values(form) == {}
+    restored = restore_values(form, json.loads(json.dumps({**GOOD, "corpus": "mine.txt"})))
+    assert sorted(restored) == sorted(GOOD) and form.is_valid() and form.value().corpus == "builtin:austen"
+    assert stored_values(form) == GOOD and form.value().dilations == (1, 3)
+    fresh = knobs_form()
+    restore_values(fresh, json.loads(json.dumps(stored_values(form))))
+    assert fresh.value() == form.value()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.sampled_from([*GOOD, "corpus", "gone"]) | st.text(max_size=5), json_values, max_size=8)
+       | json_values)
+def test_any_stored_json_leaves_a_valid_form_of_defaults_and_fitting_values(qapp, stored):
+    form = knobs_form()
+    restored = restore_values(form, stored)
+    assert form.is_valid()
+    values, defaults = form.value(), Knobs()
+    for name in GOOD:
+        got = getattr(values, name)
+        if name in restored:
+            want = stored[name]
+            assert got == (tuple(want) if name == "dilations" else want) and type(got) is type(getattr(defaults, name))
+        else:
+            assert got == getattr(defaults, name)
+    assert values.corpus == defaults.corpus
+
+
+def other_value(form: ParamForm, name: str):
+    """A value of field `name` other than the one the form holds, within its range (None when there is none)."""
+    field, kind, widget = form.field_editor(name)
+    now = form.typed_values().get(name)
+    meta = field.metadata["param"]
+    if kind == "choice":
+        return next((c for c in meta["choices"] if c != now), None)
+    if kind == "bool":
+        return not now
+    if kind == "int":
+        return now + 1 if now + 1 <= widget.maximum() else now - 1
+    if kind == "float":
+        for x in (now * 2, now / 2, (meta["min"] or 0) + 1):
+            if x != now and (meta["min"] is None or x >= meta["min"]) and (meta["max"] is None or x <= meta["max"]):
+                return x
+    return None
+
+
+def test_every_form_and_page_of_every_tab_comes_back(qtbot):
+    from explorer.ui.main_window import TAB_NAMES
+
+    win = open_window(qtbot)
+    tabs = [win._tab(name) for name in TAB_NAMES]
+    for tab in tabs:
+        for form in tab.findChildren(ParamForm):
+            changes = {n: v for n in form.remembered_fields() if (v := other_value(form, n)) is not None}
+            assert restore_values(form, changes), f"nothing of {form.config_cls.__name__} could change"
+        pages = getattr(tab, "pages", None)
+        if pages is not None:
+            pages.setCurrentIndex(pages.count() - 1)
+    before = [[f.typed_values() for f in tab.findChildren(ParamForm)] for tab in tabs]
+    pages = [getattr(tab, "pages", None) and tab.pages.currentIndex() for tab in tabs]
+    win.close()
+    win = open_window(qtbot)
+    tabs = [win._tab(name) for name in TAB_NAMES]
+    assert [[f.typed_values() for f in tab.findChildren(ParamForm)] for tab in tabs] == before
+    assert [getattr(tab, "pages", None) and tab.pages.currentIndex() for tab in tabs] == pages
     win.close()
