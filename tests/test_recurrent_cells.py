@@ -150,3 +150,22 @@ def test_bad_names_say_what_is_wrong():
         RecurrentNet("GRUU", 3, 4, 2)
     with pytest.raises(ValueError, match="Unknown activation 'sigmoid'"):
         RecurrentNet("RNN", 3, 4, 2, activation="sigmoid")
+
+
+@pytest.mark.parametrize("cell", [RNNCell(4, 6, "tanh"), RNNCell(4, 6, "relu"), GRUCell(4, 6, reset_after=True),
+                                  LSTMCell(4, 6)], ids=["rnn-tanh", "rnn-relu", "gru", "lstm"])
+def test_to_torch_cell_keeps_float64_and_its_precision(cell):
+    torch.manual_seed(5)
+    cell = cell.double()
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.normal_(0, 0.7)
+    back = cell.to_torch_cell()
+    assert all(p.dtype == torch.float64 and p.device == cell.weight_ih.device for p in back.parameters())
+    x, h, c = (t.double() for t in _inputs())
+    state = (h, c) if isinstance(cell, LSTMCell) else h
+    ours, theirs = cell(x, state), back(x, state)
+    for a, b in zip(ours if isinstance(cell, LSTMCell) else [ours], theirs if isinstance(cell, LSTMCell) else [theirs],
+                    strict=True):
+        assert b.dtype == torch.float64
+        torch.testing.assert_close(b, a, atol=1e-13, rtol=0)  # float32 would differ by ~1e-7

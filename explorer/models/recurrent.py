@@ -107,8 +107,9 @@ class _Cell(nn.Module):
             self.load_torch_weights(cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
 
     def to_torch_cell(self) -> nn.Module:
-        """A torch.nn cell that computes the same function."""
+        """A torch.nn cell that computes the same function, with this cell's dtype and device."""
         cell = self._torch_cell_cls()(self.input_size, self.hidden_size)
+        cell.to(device=self.weight_ih.device, dtype=self.weight_ih.dtype)  # before the copy: float64 stays exact
         with torch.no_grad():
             ours = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
             for dst, src in zip(ours, self.torch_weights(), strict=True):
