@@ -186,3 +186,15 @@ def test_a_bad_number_of_days_is_one_line(root, capsys):
         main(["runs", "--older-than", "soon"])
     assert exit_.value.code == 2
     assert "not a number of days" in _one_error_line(capsys)
+
+
+def test_final_figures_and_steps_come_from_the_end_of_the_metrics(tmp_path):
+    folder = _record(tmp_path / "runs" / "lagging", steps=10)
+    _edit_info(folder, steps=0, status="stopped")  # run.json lags behind what the files show
+    rows = [{"step": 11, "loss": 2.0, "val_loss": 1.5}, {"step": 12, "loss": 1.8, "val_loss": None},
+            {"step": 13, "loss": 1.7, "val_loss": None}]
+    with open(folder / "metrics.jsonl", "a") as fh:
+        fh.write("".join(json.dumps(r) + "\n" for r in rows))
+    (row,) = list_runs(tmp_path / "runs")
+    assert row.final == {"loss": 1.7, "val_loss": 1.5}
+    assert row.steps == 13 and row.status_text.startswith("stopped at step 13 of 10")

@@ -202,7 +202,8 @@ def _json_number(x: float) -> float | int | None:
 @dataclasses.dataclass
 class RunRecord:
     """A recorded run opened for replay; `status` and `status_text` say how it really stands (a run whose writer
-    is gone is "interrupted"), `steps` the furthest step its files show."""
+    is gone is "interrupted"), `steps` the furthest step its files show, `last_metrics` the last finite value of
+    each metric."""
 
     folder: Path
     info: dict
@@ -212,6 +213,7 @@ class RunRecord:
     status: str = ""
     status_text: str = ""
     steps: int = 0
+    last_metrics: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -270,11 +272,11 @@ def open_run(folder: Any, with_metrics: bool = True) -> RunRecord:
     record = RunRecord(folder, info, config, metrics, snaps)
     seen = record.snapshot_steps()[-1] if snaps else 0
     if with_metrics:
-        steps = metrics.get("step", np.zeros(0))
-        steps = steps[np.isfinite(steps)]
-        seen = max(seen, int(steps.max()) if steps.size else 0)
+        record.last_metrics = {k: float(col[np.isfinite(col)][-1]) for k, col in metrics.items()
+                               if np.isfinite(col).any()}
     else:
-        seen = max(seen, int(metrics_tail(folder).get("step", 0)))
+        record.last_metrics = metrics_tail(folder)
+    seen = max(seen, int(max(0.0, record.last_metrics.get("step", 0.0))))
     state = effective_status(info, seen, len(snaps))
     record.status, record.status_text, record.steps = state.status, state.text, state.steps
     return record

@@ -235,14 +235,18 @@ def metrics_tail(folder: Path) -> dict[str, float]:
     except OSError:
         return {}
     last: dict[str, float] = {}
+    keys: set[str] = set()
     for line in reversed(tail.splitlines()):
         try:
-            values = _row_values(json.loads(line))
+            values = _row_values(json.loads(line)) or {}
         except (ValueError, RecursionError):
             continue
-        for key, value in (values or {}).items():
+        for key, value in values.items():
             if key not in last and math.isfinite(value):
                 last[key] = value
+        keys.update(values)
+        if keys and len(last) == len(keys):
+            break  # every metric seen has its last value (rows carry every column: this is quick)
     return last
 
 

@@ -19,7 +19,6 @@ from .run_format import (
     SNAPSHOT_DIR,
     RunError,
     describe,
-    metrics_tail,
 )
 from .run_status import LIVE
 
@@ -109,8 +108,7 @@ def summarize_run(folder: Path) -> RunSummary:
         return RunSummary(folder, raw.get("kind", ""), raw.get("title", ""), raw.get("created") or _mtime_iso(folder),
                           raw.get("device", ""), None, DAMAGED, str(exc), 0, 0, "", {}, verdict, size, str(exc))
     info = record.info
-    tail = metrics_tail(folder)
-    final = {k: v for k, v in tail.items() if k in ("loss", "val_loss") or "acc" in k}
+    final = {k: v for k, v in record.last_metrics.items() if k in ("loss", "val_loss") or "acc" in k}
     return RunSummary(
         folder=folder, kind=record.kind, title=str(info.get("title") or record.kind),
         created=str(info.get("created") or _mtime_iso(folder)), device=str(info.get("device", "")),
