@@ -167,8 +167,7 @@ class AppSettings:
             if defaults is None:
                 continue
             for cls_name, form in _forms(tab).items():
-                restore_values(form, {k: list(v) if isinstance(v, tuple) else v
-                                      for k, v in defaults["forms"].get(cls_name, {}).items()})
+                restore_values(form, defaults["forms"].get(cls_name, {}))
             for attr, widget in _choosers(tab).items():
                 widget.setCurrentIndex(defaults["choosers"].get(attr, 0))
         window.tabs.setCurrentIndex(0)
