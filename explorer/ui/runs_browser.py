@@ -45,6 +45,7 @@ from .tasks import TaskRunner
 
 ALL_KINDS = "All kinds"
 MAX_COLUMN_WIDTH = 300
+FIT_ROWS = 100  # columns are fitted to the header and this many rows (more rows cost time, not width)
 _MESSAGE_STYLE = {False: "", True: "color: #c8392b;"}
 
 
@@ -60,6 +61,7 @@ class RunsBrowser(QDialog):
         self.root = Path(root)
         self.open_callback = open_run
         self.total_bytes = 0
+        self._fitted = False
         self._select_after: set[Path] = set()
         self.tasks = TaskRunner(self)
         self.model = RunsModel(self)
@@ -156,10 +158,10 @@ class RunsBrowser(QDialog):
         """True while the runs are being read or deleted."""
         return self.tasks.busy()
 
-    def _show_runs(self, result: tuple[list[RunSummary], int]) -> None:
-        summaries, self.total_bytes = result
-        self.model.set_runs(summaries)
-        kinds = sorted({s.kind for s in summaries})
+    def _show_runs(self, result: tuple[list[RunSummary], int, list]) -> None:
+        summaries, self.total_bytes, rows = result
+        self.model.set_runs(summaries, rows)
+        kinds = sorted({s.kind for s in summaries if s.kind})
         current = self.kind_box.currentText()
         self.kind_box.blockSignals(True)
         self.kind_box.clear()
@@ -167,13 +169,16 @@ class RunsBrowser(QDialog):
         self.kind_box.setCurrentText(current if current in kinds else ALL_KINDS)
         self.kind_box.blockSignals(False)
         self._filter_changed()
-        self._fit_columns()
+        if summaries and not self._fitted:  # once: later refreshes keep the widths the user may have set
+            self._fit_columns()
+            self._fitted = True
         self._reselect()
         if not summaries and not self.message.text():
             self.show_message("No recorded runs yet: every job trained in the app or with 'main.py train' is "
                               "recorded here.")
 
     def _fit_columns(self) -> None:
+        self.table.horizontalHeader().setResizeContentsPrecision(FIT_ROWS)  # the cost of fitting stays bounded
         self.table.resizeColumnsToContents()
         header = self.table.horizontalHeader()
         for col, name in enumerate(COLUMNS[:-1]):

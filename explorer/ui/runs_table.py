@@ -98,15 +98,18 @@ def status_color(summary: RunSummary) -> QColor | None:
 
 
 class RunsModel(QAbstractTableModel):
-    """The runs as a table; `summaries` is replaced as a whole on every refresh."""
+    """The runs as a table; `summaries` is replaced as a whole on every refresh, with each row's texts, sort keys
+    and search text worked out once (in the background by `read_runs`) so that drawing and sorting only look up."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.summaries: list[RunSummary] = []
+        self.rows: list[tuple[tuple[str, ...], tuple, str]] = []
 
-    def set_runs(self, summaries: list[RunSummary]) -> None:
+    def set_runs(self, summaries: list[RunSummary], rows: list | None = None) -> None:
         self.beginResetModel()
         self.summaries = list(summaries)
+        self.rows = list(rows) if rows is not None else table_rows(self.summaries)
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
@@ -123,15 +126,16 @@ class RunsModel(QAbstractTableModel):
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        s, col = self.summaries[index.row()], index.column()
+        row, col = index.row(), index.column()
+        s, (texts, keys, search) = self.summaries[row], self.rows[row]
         if role == Qt.ItemDataRole.DisplayRole:
-            return self.text(s, col)
+            return texts[col]
         if role == SORT_ROLE:
-            return self.sort_key(s, col)
+            return keys[col]
         if role == SEARCH_ROLE:
-            return " ".join(self.text(s, c) for c in range(len(COLUMNS))).lower() + " " + s.title.lower()
+            return search
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self.tooltip(s, col)
+            return self.tooltip(s, col) or texts[col]
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == COLUMNS.index("Status"):
                 return status_color(s)
@@ -159,7 +163,7 @@ class RunsModel(QAbstractTableModel):
         }[name]()
 
     @staticmethod
-    def sort_key(s: RunSummary, col: int):
+    def sort_key(s: RunSummary, col: int, text: str):
         name = COLUMNS[col]
         if name == "Duration":
             return -1.0 if s.duration_s is None else float(s.duration_s)
@@ -169,7 +173,7 @@ class RunsModel(QAbstractTableModel):
             return s.created or ""
         if name == "Final figures":
             return float(next(iter(s.final.values()), float("inf"))) if s.final else float("inf")
-        return RunsModel.text(s, col).lower()
+        return text.lower()
 
     @staticmethod
     def tooltip(s: RunSummary, col: int) -> str:
@@ -187,7 +191,17 @@ class RunsModel(QAbstractTableModel):
         if name == "Final figures":
             return "\n".join(f"{k} = {v:.6g}" if isinstance(v, (int, float)) else f"{k} = {v}"
                              for k, v in s.final.items())
-        return RunsModel.text(s, col)
+        return ""
+
+
+def table_rows(summaries: list[RunSummary]) -> list[tuple[tuple[str, ...], tuple, str]]:
+    """For each run: the texts of its cells, their sort keys, and the lower-case text that the filter searches."""
+    rows = []
+    for s in summaries:
+        texts = tuple(RunsModel.text(s, c) for c in range(len(COLUMNS)))
+        keys = tuple(RunsModel.sort_key(s, c, texts[c]) for c in range(len(COLUMNS)))
+        rows.append((texts, keys, " ".join((*texts, s.title, s.verdict or "")).lower()))
+    return rows
 
 
 class RunsFilter(QSortFilterProxyModel):
@@ -219,9 +233,11 @@ class RunsFilter(QSortFilterProxyModel):
         return all(w in haystack for w in self.words)
 
 
-def read_runs(root: Path) -> tuple[list[RunSummary], int]:
-    """Every run under `root` (newest first) and the disk use of the whole folder; runs in the background."""
-    return list_runs(root), total_size(root)
+def read_runs(root: Path) -> tuple[list[RunSummary], int, list]:
+    """Every run under `root` (newest first), the disk use of the whole folder, and the table's rows for them;
+    runs in the background."""
+    summaries = list_runs(root)
+    return summaries, total_size(root), table_rows(summaries)
 
 
 def delete_runs(runs: list[RunSummary]) -> tuple[int, int, list[str]]:
