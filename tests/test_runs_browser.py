@@ -264,3 +264,14 @@ def test_the_file_menu_opens_the_browser_on_the_runs_folder(app_window, qtbot):
     qtbot.waitUntil(lambda: not browser.busy(), timeout=10000)
     assert browser.isVisible() and browser.root == runs_dir()
     assert [s.folder for s in list_runs(runs_dir())] == [browser.summary_at(0).folder]
+
+
+def test_an_empty_runs_folder_says_so(qtbot, tmp_path):
+    browser = _browser(qtbot, tmp_path)
+    assert browser.proxy.rowCount() == 0 and "0 B (0 runs)" in browser.total_label.text()
+    assert browser.message.text().startswith("No recorded runs yet")
+    assert not browser.delete_button.isEnabled() and not browser.older_button.isEnabled()
+    _record(tmp_path / "new-run")
+    browser.refresh()
+    _done(qtbot, browser)
+    assert list(_rows(browser)) == ["new-run"] and browser.message.text() == ""

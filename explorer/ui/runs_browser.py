@@ -32,20 +32,20 @@ from ..training.record import RunError
 from ..training.run_index import RunSummary, rename_run, runs_older_than
 from .runs_table import (
     COLUMNS,
-    WIDTH_CAP,
     RunsFilter,
     RunsModel,
     delete_runs,
     display_name,
+    fit_columns,
     format_size,
     one_line,
     read_runs,
+    status_line,
 )
 from .tasks import TaskRunner
 
 ALL_KINDS = "All kinds"
-MAX_COLUMN_WIDTH = 300
-FIT_ROWS = 100  # columns are fitted to the header and this many rows (more rows cost time, not width)
+NO_RUNS = "No recorded runs yet: every job trained in the app or with 'main.py train' is recorded here."
 _MESSAGE_STYLE = {False: "", True: "color: #c8392b;"}
 
 
@@ -170,19 +170,13 @@ class RunsBrowser(QDialog):
         self.kind_box.blockSignals(False)
         self._filter_changed()
         if summaries and not self._fitted:  # once: later refreshes keep the widths the user may have set
-            self._fit_columns()
+            fit_columns(self.table)
             self._fitted = True
         self._reselect()
         if not summaries and not self.message.text():
-            self.show_message("No recorded runs yet: every job trained in the app or with 'main.py train' is "
-                              "recorded here.")
-
-    def _fit_columns(self) -> None:
-        self.table.horizontalHeader().setResizeContentsPrecision(FIT_ROWS)  # the cost of fitting stays bounded
-        self.table.resizeColumnsToContents()
-        header = self.table.horizontalHeader()
-        for col, name in enumerate(COLUMNS[:-1]):
-            header.resizeSection(col, min(header.sectionSize(col) + 8, WIDTH_CAP.get(name, MAX_COLUMN_WIDTH)))
+            self.show_message(NO_RUNS)
+        elif summaries and self.message.text() == NO_RUNS:
+            self.show_message("")
 
     def _reselect(self) -> None:
         wanted, self._select_after = self._select_after, set()
@@ -251,7 +245,7 @@ class RunsBrowser(QDialog):
             self.show_message("This browser cannot open runs (no window to show them in).", True)
             return False
         if not self.open_callback(str(run.folder)):
-            reason = f": {run.problem}" if run.problem else "."
+            reason = f": {status_line(run)}" if run.problem else "."
             self.show_message(f"Could not open {display_name(run)}{reason}", True)
             return False
         self.show_message(f"Opened {display_name(run)}.")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QTableView
 
 from ..training.record import RunError
 from ..training.run_index import RunSummary, delete_run, list_runs, total_size
@@ -17,6 +18,8 @@ COLUMNS = ("Name", "Kind", "Date", "Device", "Duration", "Status", "Final figure
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2
 RIGHT = {COLUMNS.index("Duration"), COLUMNS.index("Size")}
+MAX_COLUMN_WIDTH = 300
+FIT_ROWS = 100  # columns are fitted to the header and this many rows (more rows cost time, not width)
 WIDTH_CAP = {"Name": 220, "Kind": 120, "Device": 90, "Status": 280, "Final figures": 190, "Lesson verdict": 110}
 _RED, _AMBER, _GREEN, _BLUE = QColor("#c8392b"), QColor("#b7791f"), QColor("#2e8b57"), QColor("#3b7dd8")
 
@@ -202,6 +205,15 @@ def table_rows(summaries: list[RunSummary]) -> list[tuple[tuple[str, ...], tuple
         keys = tuple(RunsModel.sort_key(s, c, texts[c]) for c in range(len(COLUMNS)))
         rows.append((texts, keys, " ".join((*texts, s.title, s.verdict or "")).lower()))
     return rows
+
+
+def fit_columns(table: QTableView) -> None:
+    """Fit every column but the last (which stretches) to its contents, within the column's cap."""
+    header = table.horizontalHeader()
+    header.setResizeContentsPrecision(FIT_ROWS)  # the cost of fitting stays bounded
+    table.resizeColumnsToContents()
+    for col, name in enumerate(COLUMNS[:-1]):
+        header.resizeSection(col, min(header.sectionSize(col) + 8, WIDTH_CAP.get(name, MAX_COLUMN_WIDTH)))
 
 
 class RunsFilter(QSortFilterProxyModel):
