@@ -140,3 +140,39 @@ def test_nearest_in_log_view_coordinates(plot):
     plot.setLogMode(x=True, y=True)
     # view coordinates are log10: (2, -2) is the point (100, 0.01); the zeros are skipped
     assert curve.nearest(2.05, -2.0, pixel_size=(0.01, 0.01)) == (3, 100.0, 0.01)
+
+
+def test_an_hour_of_points_stays_in_bounded_memory_with_its_extremes_and_tip(plot):
+    rng = np.random.default_rng(3)
+    curve = LiveCurve(plot, "loss", max_points=1 << 16)
+    sizes = []
+    for start in range(0, 3_600_000, 2000):
+        x = np.arange(start, start + 2000, dtype=float)
+        y = np.exp(-x / 1e6) + 0.05 * rng.standard_normal(2000)
+        if start == 1_000_000:
+            y[1] = 9.0
+        if start == 3_000_000:
+            y[5] = -4.0
+        curve.append(x, y)
+        sizes.append(curve._x.nbytes + curve._y.nbytes)
+    assert len(curve) <= (1 << 16) and max(sizes) == sizes[len(sizes) // 4]  # flat once full
+    assert max(sizes) <= 2 * 8 * ((1 << 16) + (1 << 14))
+    assert np.all(np.diff(curve.x) >= 0) and curve.x[0] < 1000  # real points: the first of the first run
+    np.testing.assert_array_equal(curve.x[-2000:], x)  # the newest points exactly
+    np.testing.assert_array_equal(curve.y[-2000:], y)
+    assert curve.y.max() == 9.0 and curve.y.min() == -4.0
+    assert curve.x[curve.y.argmax()] == 1_000_001.0  # thinning keeps real points
+    curve.redraw()
+    dx, dy = drawn(curve)
+    assert dy.max() == 9.0 and dy.min() == -4.0 and dx[-1] == x[-1] and dy[-1] == y[-1]
+
+
+def test_unsorted_points_are_thinned_to_real_points_too(plot):
+    rng = np.random.default_rng(4)
+    curve = LiveCurve(plot, "cloud", max_points=1000)
+    x, y = rng.random(20_000), rng.standard_normal(20_000)
+    curve.append(x, y)
+    assert len(curve) <= 1000
+    assert curve.y.max() == y.max() and curve.y.min() == y.min()
+    pairs = set(zip(x.tolist(), y.tolist(), strict=True))
+    assert all(p in pairs for p in zip(curve.x.tolist(), curve.y.tolist(), strict=True))

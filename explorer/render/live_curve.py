@@ -1,4 +1,4 @@
-"""A growing curve in a pyqtgraph plot, drawn min/max-decimated to the pixels it covers."""
+"""A growing curve in a pyqtgraph plot, drawn min/max-decimated to the pixels it covers, kept in bounded memory."""
 from __future__ import annotations
 
 import contextlib
@@ -7,7 +7,10 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
+from ..figures.decimate import extreme_points
+
 _MIN_CAPACITY = 1024
+MAX_POINTS = 1 << 20  # points a curve keeps (16 MB); past it, older points are thinned to their extremes
 _DEFAULT_PIXELS = 800  # used while the view has no size yet
 _NEAREST_RADIUS_PX = 30.0
 
@@ -18,10 +21,23 @@ def _as_array(values) -> np.ndarray:
 
 
 class LiveCurve:
-    """One named line (a PlotDataItem) whose data grows; the owner calls redraw() (at most ~30 Hz)."""
+    """One named line (a PlotDataItem) whose data grows; the owner calls redraw() (at most ~30 Hz).
 
-    def __init__(self, plot_item: pg.PlotItem, name: str, pen=None, capacity: int = _MIN_CAPACITY) -> None:
+    Past `max_points` points, the points before the newest quarter are thinned: runs of consecutive points are
+    cut to the two at their smallest and largest y (real points, in order), runs twice as long each time the
+    thinned part fills half of the rest. The curve keeps its shape, spikes, global extremes and newest points.
+    (In the app a curve holds a figure's series, which a state's MetricHistory already bounds.)
+    """
+
+    def __init__(self, plot_item: pg.PlotItem, name: str, pen=None, capacity: int = _MIN_CAPACITY,
+                 max_points: int = MAX_POINTS) -> None:
+        if max_points < 64:
+            raise ValueError("a curve keeps at least 64 points")
         self.name = name
+        self.max_points = max_points
+        self._recent = max_points // 4
+        self._thinned = 0  # points [0, _thinned) are what thinning kept
+        self._span = 2  # points per run thinned next
         self.plot_item = plot_item
         self.item = pg.PlotDataItem(name=name, pen=pen if pen is not None else pg.mkPen(width=2))
         # Qt strokes a wide polyline ~6x slower than separate segments (26 ms vs 4.5 ms for 3,000 points)
@@ -63,11 +79,17 @@ class LiveCurve:
             xs = np.full(ys.size, xs[0])
         if xs.size != ys.size:
             raise ValueError(f"x has {xs.size} values, y {ys.size}")
+        for start in range(0, xs.size, self._recent):  # a huge array in pieces: memory stays bounded
+            self._append(xs[start:start + self._recent], ys[start:start + self._recent])
+            if self._n > self.max_points:
+                self._thin()
+
+    def _append(self, xs: np.ndarray, ys: np.ndarray) -> None:
         k = xs.size
         if k == 0:
             return
         if self._n + k > self._x.size:
-            capacity = max(2 * self._x.size, self._n + k, _MIN_CAPACITY)
+            capacity = max(min(2 * self._x.size, self.max_points + self._recent), self._n + k, _MIN_CAPACITY)
             for attr in ("_x", "_y"):
                 grown = np.empty(capacity, dtype=np.float64)
                 grown[: self._n] = getattr(self, attr)[: self._n]
@@ -80,18 +102,34 @@ class LiveCurve:
         self._n += k
         self.dirty = True
 
+    def _thin(self) -> None:
+        """Thin all but the newest quarter of the points into runs; thin the thinned part again while too long."""
+        n, done = self._n, self._thinned
+        move = (n - done - self._recent) // self._span * self._span
+        tx, ty = extreme_points(self._x[done:done + move], self._y[done:done + move], self._span)
+        kx, ky = np.concatenate([self._x[:done], tx]), np.concatenate([self._y[:done], ty])
+        while kx.size > (self.max_points - self._recent) // 2 and kx.size >= 4:
+            kx, ky = extreme_points(kx, ky, 4)
+            self._span *= 2
+        rest = slice(done + move, n)
+        m = kx.size
+        self._x[m:m + n - rest.start] = self._x[rest]
+        self._y[m:m + n - rest.start] = self._y[rest]
+        self._x[:m], self._y[:m] = kx, ky
+        self._thinned, self._n = m, m + n - rest.start
+
     def set_data(self, x, y) -> None:
         """Replace all points."""
-        self._x = np.empty(_MIN_CAPACITY, dtype=np.float64)
+        size = max(_MIN_CAPACITY, min(np.size(x), self.max_points + self._recent))
+        self._x = np.empty(size, dtype=np.float64)
         self._y = np.empty_like(self._x)
-        self._n = 0
-        self._sorted = True
+        self.clear()
         self.append(x, y)
-        self.dirty = True
 
     def clear(self) -> None:
         """Remove all points (the line disappears at the next redraw)."""
         self._n = 0
+        self._thinned, self._span = 0, 2
         self._sorted = True
         self.dirty = True
 

@@ -10,23 +10,46 @@ from typing import Any, ClassVar
 import numpy as np
 from psygnal import Signal
 
+from ..figures.decimate import ends, extremes_in_order
 from ..figures.figure import Figure
 
 _MIN_CAPACITY = 256
+# Rows of a metric history kept in memory (an hour at 1,000 steps a second is 3.6 M rows), and how many of the
+# newest always as they came: ~0.6 MB per metric column at most.
+HISTORY_CAPACITY = 1 << 16
+HISTORY_RECENT = 1 << 14
 
 
 class MetricHistory:
-    """Metric columns (step, loss, ...) that grow row by row; missing values are NaN."""
+    """Metric columns (step, loss, ...) that grow row by row; missing values are NaN.
 
-    def __init__(self) -> None:
-        self._cols: dict[str, np.ndarray] = {}
-        self._n = 0
+    Memory stays bounded over a long run: past `capacity` rows, the rows before the newest `recent` are kept as
+    runs of consecutive rows merged into two, each metric's smallest and largest value in the order they came
+    (the step column: the run's first and last step), runs twice as long each time the merged part fills half of
+    what is left. A curve keeps its shape, its spikes and its global extremes, its newest `recent` rows exactly,
+    and its steps sorted. Only this in-memory history is thinned: a recorded run's metrics keep every row.
+    """
+
+    def __init__(self, capacity: int = HISTORY_CAPACITY, recent: int = HISTORY_RECENT) -> None:
+        if recent < 2 or capacity < 2 * recent + 8:
+            raise ValueError("a history needs recent >= 2 and capacity >= 2 * recent + 8")
+        self._capacity, self._recent = capacity, recent
+        self.clear()
 
     def __len__(self) -> int:
         return self._n
 
+    @property
+    def rows_seen(self) -> int:
+        """How many rows were appended since the last clear (len() counts the rows kept)."""
+        return self._seen
+
     def clear(self) -> None:
-        self._cols, self._n = {}, 0
+        self._cols: dict[str, np.ndarray] = {}
+        self._n = 0
+        self._merged = 0  # rows [0, _merged) are merged runs, two rows each
+        self._span = 2  # rows per run merged next
+        self._seen = 0
 
     def append(self, rows: Mapping[str, Any]) -> None:
         """Add rows given as columns of equal length (scalars count as one row)."""
@@ -35,8 +58,14 @@ class MetricHistory:
         if not arrays:
             return
         k = max(a.size for a in arrays.values())
-        if k == 0:
-            return
+        for start in range(0, k, self._recent):  # in chunks: a recorded run's million rows never all at once
+            stop = min(k, start + self._recent)
+            self._append(stop - start, {name: a if a.size == 1 else a[start:stop] if a.size == k else None
+                                        for name, a in arrays.items()})
+            if self._n > self._capacity:
+                self._compact()
+
+    def _append(self, k: int, arrays: Mapping[str, np.ndarray | None]) -> None:
         need = self._n + k
         for name in list(self._cols) + [n for n in arrays if n not in self._cols]:
             col = self._cols.get(name)
@@ -44,15 +73,37 @@ class MetricHistory:
                 col = np.full(max(_MIN_CAPACITY, need), np.nan)
                 self._cols[name] = col
             if col.size < need:
-                grown = np.full(max(2 * col.size, need), np.nan)
+                grown = np.full(max(min(2 * col.size, self._capacity + self._recent), need), np.nan)
                 grown[: self._n] = col[: self._n]
                 self._cols[name] = col = grown
             values = arrays.get(name)
-            if values is None or values.size not in (1, k):
-                col[self._n: need] = np.nan
-            else:
-                col[self._n: need] = values
+            col[self._n: need] = np.nan if values is None else values
         self._n = need
+        self._seen += k
+
+    def _compact(self) -> None:
+        """Merge all but the newest `recent` raw rows into runs; halve the merged part while it is too long."""
+        move = self._n - self._merged - self._recent
+        if move > 0:
+            self._merged += self._merge(self._merged, move, self._span)
+        while self._merged > (self._capacity - self._recent) // 2 and self._merged > 4:
+            self._merged = self._merge(0, self._merged, 4)  # two runs of two rows each into one run
+            self._span *= 2
+
+    def _merge(self, start: int, length: int, group: int) -> int:
+        """Rows [start, start + length) in groups of `group` (the last one may be shorter) become two rows each;
+        later rows move up. Returns the number of rows that the groups became."""
+        full = length // group * group
+        out = 2 * (full // group) + (2 if length > full else 0)
+        for name, col in self._cols.items():
+            merge = ends if name == "step" else extremes_in_order
+            merged = [merge(col[start:start + full].reshape(-1, group))]
+            if length > full:
+                merged.append(merge(col[start + full:start + length].reshape(1, -1)))
+            col[start:start + out] = np.concatenate(merged).ravel()
+            col[start + out:self._n - length + out] = col[start + length:self._n]
+        self._n -= length - out
+        return out
 
     def column(self, name: str) -> np.ndarray:
         """A read-only view of one column (empty if it was never given)."""
