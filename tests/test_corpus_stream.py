@@ -314,3 +314,14 @@ def test_cli_errors_propagate_after_the_bar_is_closed(tmp_path):
     with pytest.raises(CorpusError, match=r"bad\.txt turns binary at byte 70,000"):
         load_corpus_for_cli(str(path), None, stream=out)
     assert out.getvalue() == "" or out.getvalue().endswith("\n")
+
+
+def test_a_text_in_an_unknown_script_is_not_told_to_be_longer(tmp_path):
+    from explorer.data.finetune_tasks import build_task
+
+    path = write(tmp_path, "greek.txt", ("Ἐν ἀρχῇ ἦν ὁ λόγος, καὶ ὁ λόγος ἦν πρὸς τὸν θεόν. " * 200).encode())
+    with pytest.raises(CorpusError) as err:
+        build_task("next-token", "file", tuple("abcdefghijklmnopqrstuvwxyz"), 16, 1.0, seed=0, file_path=str(path))
+    message = str(err.value)
+    assert "greek.txt" in message and "not in the pre-trained model's alphabet" in message
+    assert "Choose a longer text" not in message

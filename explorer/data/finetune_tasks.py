@@ -197,9 +197,12 @@ def _windows(ids: np.ndarray, ranges: list[tuple[int, int]], length: int) -> np.
 def _too_small(name: str, n: int, dropped: int, length: int) -> CorpusError:
     need = math.ceil((MIN_VAL / VAL_SHARE + 2) * length)
     lost = f" (after dropping {dropped:,} the model does not know)" if dropped else ""
+    # when most of the text is in characters the model never saw, a longer text of the same kind does not help
+    fix = ("Most of its characters are not in the pre-trained model's alphabet: choose a text in the characters the "
+           "model was pre-trained on, or pre-train on text like this one." if dropped > n else "Choose a longer text.")
     return CorpusError(f"{name} has {n:,} characters the model knows{lost}, too few for this task: it needs "
                        f"about {need:,}, enough for {MIN_VAL} held-out passages of {length} characters and two to "
-                       f"train on. Choose a longer text.")
+                       f"train on. {fix}")
 
 
 def _check_share(share: float) -> float:
