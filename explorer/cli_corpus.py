@@ -22,7 +22,10 @@ LINE_INTERVAL = 5.0  # seconds between progress lines when stderr is not a termi
 
 
 def _mb(n: float) -> str:
-    return f"{n / 1e6:,.1f} MB"
+    """A size in bytes as text: MB from 100 kB up, kB or bytes below (a tiny file is not '0.0 MB')."""
+    if n >= 1e5:
+        return f"{n / 1e6:,.1f} MB"
+    return f"{n / 1e3:.1f} kB" if n >= 1e3 else f"{n:.0f} bytes"
 
 
 def _clock_text(seconds: float) -> str:
