@@ -3,24 +3,35 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import pathlib
+import signal
 import sys
+import threading
 import typing
 
 from . import APP_NAME, __version__
 from .device import CHOICES as DEVICE_CHOICES
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one `error:` line on stderr (and exit status 2) instead of a usage block."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     device_help = "where training runs: auto (CUDA, then MPS, then CPU; the default), cpu, cuda or mps"
-    common = argparse.ArgumentParser(add_help=False)  # lets --device follow a sub-command too
+    common = _Parser(add_help=False)  # lets --device follow a sub-command too
     common.add_argument("--device", choices=DEVICE_CHOICES, default=argparse.SUPPRESS, help=device_help)
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog="main.py",
         description=f"{APP_NAME} {__version__}: train small sequence models live and see why they behave "
                     "as the textbook says. With no command, opens the app.",
     )
     ap.add_argument("--device", choices=DEVICE_CHOICES, default=None, help=device_help)
-    ap.add_argument("--theme", choices=("light", "dark"), default="light", help="the app's colour theme")
+    ap.add_argument("--theme", choices=("light", "dark"), default=None,
+                    help="the app's colour theme (default: the one it had when it last closed, else light)")
     ap.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     train = sub.add_parser("train", parents=[common], help="train a job headless and record the run",
@@ -29,9 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--corpus", help="builtin:austen, builtin:stdlib, builtin:synthetic, or a text file")
     train.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                        help="a hyper-parameter, e.g. --set dim=100 --set lr=0.01 (repeatable)")
-    train.add_argument("--record", metavar="FOLDER", help="record the run in this folder (default: a new folder "
-                                                           "under the runs directory)")
-    train.add_argument("--no-record", action="store_true", help="do not record the run")
+    train.add_argument("--max-words", type=_positive_int, metavar="N",
+                       help="use at most the first N words of a large text file (when a file is cut, a note says "
+                            "where and what the limit was)")
+    record = train.add_mutually_exclusive_group()
+    record.add_argument("--record", metavar="FOLDER", help="record the run in this new folder (default: a new "
+                                                            "folder under the runs directory)")
+    record.add_argument("--no-record", action="store_true", help="do not record the run")
     runs = sub.add_parser("runs", help="list, summarise or delete recorded runs",
                           description="With no folder, list every recorded run and the disk they use; with a run "
                                       "folder, print its summary and check every snapshot.")
@@ -83,9 +98,22 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
 def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2
+
+
+_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
 def parse_overrides(config_cls: type, pairs: list[str]) -> dict[str, typing.Any]:
@@ -101,7 +129,10 @@ def parse_overrides(config_cls: type, pairs: list[str]) -> dict[str, typing.Any]
         kind = hints[name]
         try:
             if kind is bool:
-                value = text.strip().lower() in ("1", "true", "yes", "on")
+                word = text.strip().lower()
+                if word not in _BOOLEANS:
+                    raise ValueError
+                value = _BOOLEANS[word]
             elif kind in (int, float, str):
                 value = kind(text)
             elif typing.get_origin(kind) is tuple:
@@ -109,6 +140,8 @@ def parse_overrides(config_cls: type, pairs: list[str]) -> dict[str, typing.Any]
             else:
                 value = text
         except ValueError:
+            if kind is bool:
+                raise ValueError(f"{name}: '{text}' is not a yes/no value (true, false, yes, no, 1 or 0)") from None
             raise ValueError(f"{name}: '{text}' is not a valid {getattr(kind, '__name__', kind)}") from None
         out[name] = value
     return out
@@ -118,10 +151,11 @@ def _train(args) -> int:
     from .device import DeviceError, resolve_device
     from .paths import runs_dir
     from .training import jobs  # noqa: F401 - registers the job kinds
+    from .training.control import JobControl
     from .training.job import JOB_KINDS
     from .training.params import validate_config
     from .training.record import RunRecorder, new_run_folder
-    from .training.runner import FINISHED, run_job
+    from .training.runner import FAILED, FINISHED, STOPPED, run_job
 
     kinds = sorted(k for k in JOB_KINDS if not k.startswith("test-"))
     if args.kind == "list" or args.kind not in JOB_KINDS:
@@ -132,39 +166,122 @@ def _train(args) -> int:
     job_cls = JOB_KINDS[args.kind]
     try:
         values = parse_overrides(job_cls.config_cls, args.set)
-    except ValueError as exc:
-        return _fail(str(exc))
-    if args.corpus:
-        values["corpus"] = args.corpus
-    from_overrides = getattr(job_cls.config_cls, "from_overrides", None)  # e.g. a preset that sets several fields
-    config = from_overrides(values) if from_overrides else job_cls.config_cls(**values)
+        if args.corpus:
+            if "corpus" not in {f.name for f in dataclasses.fields(job_cls.config_cls)}:
+                return _fail(f"the {args.kind} job reads no corpus; leave out --corpus")
+            values["corpus"] = args.corpus
+        from_overrides = getattr(job_cls.config_cls, "from_overrides", None)  # e.g. a preset that sets several
+        config = from_overrides(values) if from_overrides else job_cls.config_cls(**values)
+    except (ValueError, TypeError, KeyError) as exc:
+        text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)  # KeyError's str() adds quotes
+        return _fail(str(text) or type(exc).__name__)
     problems = validate_config(config)
     if problems:
         return _fail("; ".join(problems.values()))
+    corpus_problem = _corpus_file_problem(getattr(config, "corpus", None))
+    if corpus_problem:
+        return _fail(corpus_problem)
     try:
         device = resolve_device(args.device)
     except DeviceError as exc:
         return _fail(str(exc))
-    recorder = None
+    folder = None
     if not args.no_record:
-        folder = args.record or new_run_folder(runs_dir(), args.kind)
-        recorder = RunRecorder(folder)
+        folder = pathlib.Path(args.record) if args.record else new_run_folder(runs_dir(), args.kind)
+        problem = _record_folder_problem(folder)
+        if problem:
+            return _fail(problem)
+    recorder = RunRecorder(folder) if folder is not None else None
     job = job_cls(config, device)
-    print(f"{job.title} on {device}" + (f", recording to {recorder.folder}" if recorder else ""), flush=True)
-    gen = run_job(job, recorder=recorder, snapshot_interval=1.0)
+    print(f"{job.title} on {device}" + (f", recording to {folder}" if folder else ""), flush=True)
+    control = JobControl()
+    corpora = _CliCorpora(getattr(args, "max_words", None))
+    gen = run_job(job, control, recorder=recorder, snapshot_interval=1.0, corpora=corpora)
+    interrupted = []
+
+    def on_sigint(signum, frame) -> None:  # Ctrl-C: end the job after its step, so the run is recorded stopped
+        if interrupted:
+            raise KeyboardInterrupt
+        interrupted.append(True)
+        print("\nStopping after this step (Ctrl-C again to quit at once)…", file=sys.stderr, flush=True)
+        control.stop()
+
+    previous = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
     final = None
-    while final is None:
+    try:
+        while final is None:
+            try:
+                tick = next(gen)
+            except StopIteration as stop:
+                final = stop.value
+                break
+            if tick is not None and tick.step:
+                loss = tick.metrics.get("loss")
+                loss_text = f"  loss {loss[-1]:.4f}" if loss is not None and len(loss) else ""
+                print(f"step {tick.step:>8,}/{tick.total:,}{loss_text}  {tick.throughput:,.0f} {tick.unit}",
+                      flush=True)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if final.status == FINISHED:
+        print(final.message)
+        return 0
+    if final.status == FAILED and final.step == 0 and corpora.error is not None:
+        return _fail(str(corpora.error))  # the corpus could not be used: the user's input, not the job
+    print(final.message, file=sys.stderr)
+    if final.status == STOPPED and interrupted:
+        return 130
+    return 1
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _corpus_file_problem(spec: object) -> str | None:
+    """Why a corpus given as a file path cannot be read, checked before anything starts (None if it can)."""
+    if not isinstance(spec, str) or not spec or spec.startswith("builtin:"):
+        return None
+    path = pathlib.Path(spec).expanduser()
+    if not path.exists():
+        return f"no such corpus file: {spec} (give a text file or one of builtin:austen, builtin:stdlib, " \
+               "builtin:synthetic, builtin:zipf)"
+    if path.is_dir():
+        return f"{spec} is a folder, not a text file"
+    return None
+
+
+def _record_folder_problem(folder: pathlib.Path) -> str | None:
+    """Why a run cannot be recorded into `folder` (None if it can: a new or empty folder)."""
+    if folder.exists() and not folder.is_dir():
+        return f"cannot record into {folder}: it is a file, not a folder"
+    if folder.is_dir() and any(folder.iterdir()):
+        what = "a recorded run" if (folder / "run.json").exists() or (folder / "config.json").exists() else "files"
+        return f"{folder} already holds {what}; record into a new folder (or delete that one first)"
+    return None
+
+
+class _CliCorpora(dict):
+    """The corpora a job asks for, read on first use with a progress bar on stderr (and its notes)."""
+
+    def __init__(self, max_words: int | None) -> None:
+        super().__init__()
+        self.max_words = max_words
+        self.error: Exception | None = None
+
+    def get(self, spec, default=None):
+        if spec in self:
+            return self[spec]
+        from .cli_corpus import load_corpus_for_cli
+        from .data.errors import CorpusError
+
         try:
-            tick = next(gen)
-        except StopIteration as stop:
-            final = stop.value
-            break
-        if tick is not None and tick.step:
-            loss = tick.metrics.get("loss")
-            loss_text = f"  loss {loss[-1]:.4f}" if loss is not None and len(loss) else ""
-            print(f"step {tick.step:>8,}/{tick.total:,}{loss_text}  {tick.throughput:,.0f} {tick.unit}", flush=True)
-    print(final.message)
-    return 0 if final.status == FINISHED else 1
+            corpus = load_corpus_for_cli(spec, self.max_words, stream=sys.stderr)
+        except CorpusError as exc:
+            self.error = exc
+            raise
+        self[spec] = corpus
+        return corpus
 
 
 def _runs(args) -> int:

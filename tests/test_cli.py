@@ -30,8 +30,8 @@ def test_headless_training_records_a_run_that_can_be_summarised(tmp_path, capsys
 def test_bad_input_on_the_command_line_gets_a_message_not_a_traceback(tmp_path, capsys):
     empty = tmp_path / "empty.txt"
     empty.write_text("")
-    assert main(["train", "word2vec", "--corpus", str(empty), "--no-record", "--device", "cpu"]) == 1
-    assert "empty" in capsys.readouterr().out
+    assert main(["train", "word2vec", "--corpus", str(empty), "--no-record", "--device", "cpu"]) == 2
+    assert "error:" in capsys.readouterr().err
     assert main(["train", "word2vec", "--set", "lr=-1", "--no-record"]) == 2
     assert "Learning rate must be at least" in capsys.readouterr().err
     assert main(["train", "word2vec", "--set", "dim=abc", "--no-record"]) == 2

@@ -100,7 +100,8 @@ def _run_job(
             raise ValueError(" ".join(problems.values()))
         if recorder:
             recorder.check()  # a folder that holds a run is refused before anything is built
-        job.setup(JobContext(corpora=dict(corpora or {}), cancelled=lambda: control.stopped))
+        given = corpora if isinstance(corpora, dict) else dict(corpora or {})  # a dict subclass may load lazily
+        job.setup(JobContext(corpora=given, cancelled=lambda: control.stopped))
         snap = job.snapshot(0)
     except Exception as exc:  # noqa: BLE001 - any set-up failure becomes a message, never a traceback
         if control.stopped:
