@@ -5,7 +5,8 @@ NUL bytes) and real text (Austen's novels repeated), each --size-mb large. Reads
 `/usr/bin/time -v`: through explorer.cli_corpus.load_corpus_for_cli (the command line), and through the main window
 offscreen, MainWindow.open_corpus(path, show_dialogs=False), where a 5 ms timer also measures the UI thread's
 longest stall during the read. With --before REF, the same files (cut to --before-mb) are read by that commit's
-load_corpus_file (+ n_words, as the app counted them), exported with `git archive` into the temporary folder.
+load_corpus_file (+ n_words, as its app counted them) and its main window, exported with `git archive` into the
+temporary folder.
 The files are deleted at the end unless --keep.
 
 Usage: python bench/corpus_memory.py [--size-mb 1024] [--no-app] [--before REF --before-mb 256] [--keep]
@@ -186,8 +187,12 @@ def main() -> None:
             old_env = {**env, "PYTHONPATH": str(old)}
             for case, path in files.items():
                 small = cut_copy(path, args.before_mb << 20, folder)
-                rows.append({"case": case, "path": f"before ({args.before}, n_words)",
-                             "file_mib": small.stat().st_size / 2**20, **measure(BEFORE_PROBE, small, old, old_env)})
+                mb = small.stat().st_size / 2**20
+                rows.append({"case": case, "path": f"before {args.before}: cli", "file_mib": mb,
+                             **measure(BEFORE_PROBE, small, old, old_env)})
+                if not args.no_app:
+                    rows.append({"case": case, "path": f"before {args.before}: app", "file_mib": mb,
+                                 **measure(APP_PROBE, small, old, old_env)})
                 small.unlink()
     finally:
         if not args.keep:

@@ -15,8 +15,8 @@ from explorer.data.textfile import TextStream
 from explorer.data.tokenize import WordStream
 
 DEFAULT_MAX_WORDS = 20_000_000  # words read from a file unless told otherwise (the 11.5 M-word bench corpus fits)
-MAX_WORDS_LIMIT = 50_000_000  # the most words a corpus may have (about 500 MB of ids and text in memory)
-BYTES_PER_WORD_IN_MEMORY = 10  # a word kept costs its int32 id and about six characters of text
+MAX_WORDS_LIMIT = 50_000_000  # the most words a corpus may have (about 550 MB of ids and text in memory)
+BYTES_PER_WORD_IN_MEMORY = 11  # a word kept costs its int32 id (with room to grow) and about six characters of text
 # Bytes read and tokenised at a time: the pattern that finds words holds the GIL for a whole piece, about 7 ms for
 # 128 KiB (55 ms for 1 MiB, long enough to stall the UI), and smaller pieces read no slower.
 CHUNK_BYTES = 1 << 17
