@@ -26,6 +26,7 @@ from . import theme
 from .app_state import AppState
 from .corpus_loader import load_corpus_in_background
 from .lessons_menu import LessonsMenu
+from .runs_browser import install_runs_browser
 from .settings import AppSettings
 from .widgets.control_bar import format_rate
 
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
         self._build_tabs()
         self._build_menus()
         self.lessons = LessonsMenu(self)
+        self.runs_action = install_runs_browser(self)
         self._build_status_bar()
         self._loads = []
         self.settings.restore_window(self)
