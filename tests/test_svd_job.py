@@ -161,3 +161,28 @@ def test_a_corpus_too_small_fails_with_a_message():
     assert final.status == FAILED and "window" in final.message
     _, final = run_to_end(_job(window=1), corpora=tiny("same same same same same same"))
     assert final.status == FAILED and "vocabulary" in final.message.lower()
+
+
+def test_a_solver_that_fails_is_replaced_and_the_snapshot_says_which_solver_gave_the_vectors(monkeypatch):
+    from explorer.analysis import cooccurrence as cooc
+
+    real = cooc._solve
+
+    def propack_fails(solver, m, k, seed):
+        if solver == "propack":
+            raise RuntimeError("no convergence (simulated)")
+        return real(solver, m, k, seed)
+
+    monkeypatch.setattr(cooc, "_solve", propack_fails)
+    monkeypatch.setattr(cooc, "DENSE_SVD_LIMIT", 1)  # the tiny matrix goes the sparse way, as a real one does
+    job = _job(solver="PROPACK (exact)")
+    _, final = run_to_end(job, corpora=tiny(), snapshot_interval=0.0)
+    assert final.status == FINISHED
+    snap = job.snapshot(final.step)
+    assert snap.solver.startswith("ARPACK (exact) (fallback:") and "no convergence" in snap.solver
+    m = ppmi(cooccurrence_matrix(job.ids, len(job.vocab), window=2)).toarray()
+    np.testing.assert_allclose(snap.singular_values, np.linalg.svd(m, compute_uv=False)[:4], rtol=1e-5)
+    monkeypatch.setattr(cooc, "_solve", real)
+    job = _job(solver="PROPACK (exact)")
+    _, final = run_to_end(job, corpora=tiny(), snapshot_interval=0.0)
+    assert job.snapshot(final.step).solver == "PROPACK (exact)"  # no failure: the setting as it is

@@ -226,9 +226,17 @@ class SvdJob(Job):
             step=step, loss=self._loss, lr=0.0, words=self.words, counts=self.counts, classes=self.classes,
             vectors=vectors, coords=coords, explained=explained2, singular_values=singular,
             explained_variance=ratios, heatmap_words=self.heatmap_words, heatmap=frozen_array(self._heat),
-            weighting=cfg.weighting, ppmi=bool(cfg.ppmi), solver=cfg.solver, window=int(cfg.window),
+            weighting=cfg.weighting, ppmi=bool(cfg.ppmi), solver=self._solver_used(), window=int(cfg.window),
             counted=self._counted_tokens / len(self.ids),
         )
+
+    def _solver_used(self) -> str:
+        """The solver setting, or (where it failed and another took over) which one gave the vectors, and why."""
+        asked = self.config.solver
+        if self._svd is None or not self._svd.note:
+            return asked
+        used = next((label for label, key in SOLVERS.items() if key == self._svd.solver), self._svd.solver)
+        return f"{used} (fallback: {self._svd.note})"
 
     def record_snapshot(self, snap: SvdSnapshot) -> SvdSnapshot:
         return dataclasses.replace(snap, vectors=frozen_array(snap.vectors, np.float16))
