@@ -236,6 +236,8 @@ class MainWindow(QMainWindow):
                 raise RunError(f"No tab can show a run of kind '{record.kind}' yet.")
             tab = self._tab(name)
             tab.show_run(record)
+            if record.status == "interrupted":  # its writer is gone: say what is left, not "running"
+                tab.show_banner(f"This recorded run was {record.status_text}.")
         except RunError as exc:
             self.statusBar().showMessage(str(exc), 15000)
             if show_dialogs:

@@ -352,8 +352,7 @@ class EmbeddingsTab(JobTab):
             st.attach_run(source)  # the run that just ended: on screen already, only its timeline is new
         else:
             st.load_run(source)
-        self.info.setText(f"Recorded run: {what}, {record.info.get('status')} after "
-                          f"{record.info.get('steps', 0):,} steps ({record.folder.name}).")
+        self.info.setText(f"Recorded run: {what}, {record.status_text} ({record.folder.name}).")
         self.timeline.set_steps(record.snapshot_steps(), title="recorded run", emit=False)
 
     def showEvent(self, event) -> None:
