@@ -76,9 +76,11 @@ def test_binary_at_the_start_keeps_the_plain_message(tmp_path):
         load_corpus_file(path, chunk_bytes=64)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.binary(max_size=3000), chunk=st.integers(1, 700), packed=st.booleans())
-def test_any_bytes_give_a_corpus_or_a_message_naming_the_file(data, chunk, packed):
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=3000), chunk=st.integers(1, 700), packed=st.booleans(),
+       bom=st.sampled_from([b"", b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf"]))
+def test_any_bytes_give_a_corpus_or_a_message_naming_the_file(data, chunk, packed, bom):
+    data = bom + data  # byte-order marks too: UTF-16 is read another way
     with tempfile.TemporaryDirectory() as folder:
         path = write(Path(folder), "random input.txt", gzip.compress(data) if packed else data)
         try:

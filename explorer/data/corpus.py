@@ -34,13 +34,14 @@ class Corpus:
     `words_in_source` estimates how many words the whole source holds.
     """
 
-    name: str
-    source: str
-    notes: tuple[str, ...] = ()
-    word_classes: Mapping[str, str] | None = field(default=None, repr=False)  # word -> class
-    analogies: tuple[tuple[str, str, str, str], ...] = field(default=(), repr=False)  # a:b :: c:d
-    complete: bool = True
-    words_in_source: int | None = None
+    # init=False: the constructor below takes the text too, so dataclasses.replace() refuses rather than drop it
+    name: str = field(init=False)
+    source: str = field(init=False)
+    notes: tuple[str, ...] = field(init=False, default=())
+    word_classes: Mapping[str, str] | None = field(init=False, default=None, repr=False)  # word -> class
+    analogies: tuple[tuple[str, str, str, str], ...] = field(init=False, default=(), repr=False)  # a:b :: c:d
+    complete: bool = field(init=False, default=True)
+    words_in_source: int | None = field(init=False, default=None)
 
     def __init__(self, name: str, text: str = "", source: str = "", notes: tuple[str, ...] = (),
                  word_classes: Mapping[str, str] | None = None,
