@@ -74,6 +74,22 @@ def test_a_stopped_or_mismatched_run_is_undecided_and_does_not_hold(tmp_path):
         find_lesson("no-such-lesson")
 
 
+def test_a_lesson_run_whose_writer_was_killed_is_undecided_and_says_interrupted(tmp_path):
+    import json
+
+    from explorer.lessons.runner import run_lesson, verdict_of_run
+
+    lesson = find_lesson("similar-contexts")
+    run_lesson(lesson, tmp_path / "lesson", quick=True, device="cpu")
+    run_json = tmp_path / "lesson" / "run" / "run.json"
+    info = json.loads(run_json.read_text())
+    info.update(status="running", pid=2**22 + 4321)  # as a killed writer leaves it
+    info.pop("finished", None)
+    run_json.write_text(json.dumps(info))
+    verdict = verdict_of_run(lesson, tmp_path / "lesson" / "run")
+    assert not verdict.holds and "interrupted after step" in verdict.evidence
+
+
 def test_similar_contexts_verdict_follows_the_numbers():
     good = dict(trained=0.9, untrained=0.1, random=0.08, chance=0.07, words=99, step=100)
     assert decide_contexts(good).holds

@@ -58,7 +58,10 @@ def lesson_job(lesson: Lesson, device: str, quick: bool = False) -> Job:
 
 def run_of_record(record: RunRecord) -> LessonRun:
     """A recorded run as lessons read it."""
-    return LessonRun(record.config, record.metrics, record.snapshot_steps(), record.load_snapshot, record.info)
+    info = dict(record.info)
+    if record.status != info.get("status"):  # e.g. "running" in run.json, but its writer is gone
+        info.update(status=record.status, message=record.status_text)
+    return LessonRun(record.config, record.metrics, record.snapshot_steps(), record.load_snapshot, info)
 
 
 def verdict_of_run(lesson: Lesson, folder: str | Path) -> Verdict:
