@@ -53,12 +53,14 @@ class MaxWordsDialog(QDialog):
         self.setWindowTitle("Open a large corpus")
         self.estimate = estimate
         layout = QVBoxLayout(self)
+        layout.setSizeConstraint(QVBoxLayout.SizeConstraint.SetMinimumSize)
         self.info = QLabel(
             f"{name} is {_mb(estimate.size)} and holds about {estimate.words:,} words: more than the "
             f"{DEFAULT_MAX_WORDS:,} read by default.\nHow many words should be read? Reading stops there; "
             "the rest of the file is left out."
         )
         self.info.setWordWrap(True)
+        self.info.setMinimumWidth(420)  # a wrapped label in a dialog needs a width to take its height from
         layout.addWidget(self.info)
         self.spin = QSpinBox()
         self.spin.setRange(1, MAX_WORDS_LIMIT)
