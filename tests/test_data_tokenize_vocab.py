@@ -128,3 +128,21 @@ def test_vocabulary_must_have_enough_words():
         check_vocab_fits(1)
     with pytest.raises(CorpusError, match="at least 10"):
         check_vocab_fits(9, needed=10)
+
+
+@pytest.mark.parametrize(("alphabet", "dtype"),
+                         [("abc .", np.uint8), ("".join(map(chr, range(0x100, 0x300))), np.int16)])
+def test_character_ids_are_stored_compact_and_batches_are_int64(alphabet, dtype):
+    import torch
+
+    from explorer.data.tasks import char_ids, char_lm_batch
+
+    rng = np.random.default_rng(0)
+    text = "".join(rng.choice(list(alphabet), size=5000))
+    tokenizer, ids = char_ids(text)
+    assert ids.numpy().dtype == dtype  # 1 or 2 bytes a character, not int64's 8
+    np.testing.assert_array_equal(tokenizer.encode_compact(text, chunk_chars=333), tokenizer.encode(text))
+    assert tokenizer.decode(ids.numpy()) == text
+    x, y = char_lm_batch(ids, 4, 16, torch.Generator().manual_seed(0))
+    assert x.dtype == y.dtype == torch.int64
+    assert torch.equal(x[:, 1:], y[:, :-1])

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
 import torch
 
 from explorer.data.errors import CorpusError
@@ -39,9 +38,11 @@ def recall_accuracy_by_distance(logits: torch.Tensor, y: torch.Tensor) -> torch.
 
 
 def char_ids(text: str, tokenizer: CharTokenizer | None = None) -> tuple[CharTokenizer, torch.Tensor]:
-    """The character tokenizer of `text` (or the given one) and the text as a 1-D LongTensor of ids."""
+    """The character tokenizer of `text` (or the given one) and the text as a 1-D tensor of ids in the smallest
+    integer type that holds them (uint8 for up to 256 characters: 1 byte a character, not int64's 8, so a long
+    corpus fits in memory); char_lm_batch hands out windows as int64."""
     tokenizer = tokenizer or CharTokenizer.from_text(text)
-    return tokenizer, torch.from_numpy(np.ascontiguousarray(tokenizer.encode(text), dtype=np.int64))
+    return tokenizer, torch.from_numpy(tokenizer.encode_compact(text))
 
 
 def char_lm_batch(ids: torch.Tensor, batch: int, length: int,
@@ -53,7 +54,7 @@ def char_lm_batch(ids: torch.Tensor, batch: int, length: int,
     gen_device = generator.device if generator is not None else torch.device("cpu")
     starts = torch.randint(0, len(ids) - length, (batch,), generator=generator, device=gen_device)
     idx = starts.to(ids.device)[:, None] + torch.arange(length + 1, device=ids.device)[None, :]
-    window = ids[idx]
+    window = ids[idx].long()  # the stream is stored compact (char_ids); models and losses take int64
     return window[:, :-1], window[:, 1:]
 
 

@@ -173,6 +173,20 @@ class CharTokenizer:
             )
         return ids.astype(np.int64)
 
+    def compact_dtype(self) -> np.dtype:
+        """The smallest integer type that holds every id of this alphabet (uint8 up to 256 characters)."""
+        n = len(self.chars)
+        return np.dtype(np.uint8 if n <= 256 else np.int16 if n <= 32768 else np.int32)
+
+    def encode_compact(self, text: str, chunk_chars: int = 1 << 20) -> np.ndarray:
+        """The ids of `text` in compact_dtype(), encoded a piece at a time: a long text never exists as int64 ids
+        (8 bytes a character) or as UTF-32 at once."""
+        out = np.empty(len(text), dtype=self.compact_dtype())
+        for start in range(0, len(text), chunk_chars):
+            piece = text[start:start + chunk_chars]
+            out[start:start + len(piece)] = self.encode(piece)
+        return out
+
     def decode(self, ids: Iterable[int] | np.ndarray) -> str:
         """The text spelled by character ids."""
         arr = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64).ravel()
