@@ -146,3 +146,12 @@ def test_character_ids_are_stored_compact_and_batches_are_int64(alphabet, dtype)
     x, y = char_lm_batch(ids, 4, 16, torch.Generator().manual_seed(0))
     assert x.dtype == y.dtype == torch.int64
     assert torch.equal(x[:, 1:], y[:, :-1])
+
+
+def test_id_counts_in_pieces_equal_bincount():
+    from explorer.data.tasks import id_counts
+
+    ids = np.random.default_rng(1).integers(0, 50, size=10_001).astype(np.uint8)
+    np.testing.assert_array_equal(id_counts(ids, chunk=97), np.bincount(ids))
+    np.testing.assert_array_equal(id_counts(ids, minlength=60, chunk=1000), np.bincount(ids, minlength=60))
+    assert id_counts(np.zeros(0, dtype=np.uint8), minlength=3).tolist() == [0, 0, 0]

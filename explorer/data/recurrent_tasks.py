@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .tasks import IGNORE, char_ids, char_lm_batch
+from .tasks import IGNORE, char_ids, char_lm_batch, id_counts
 from .tokenize import CharTokenizer
 
 BLANK, GO = "·", "go"
@@ -277,7 +277,7 @@ class CharTask(_Classification):
         self.length = length
         self.vocab_size = self.out_dim = len(self.tokenizer)
         self.alphabet = tuple(self.tokenizer.chars)
-        p = np.bincount(ids.numpy(), minlength=self.vocab_size) / max(1, len(ids))
+        p = id_counts(ids, minlength=self.vocab_size) / max(1, len(ids))
         self.chance = float(p.max())  # always guessing the most common character
         self.chance_loss = float(-(p[p > 0] * np.log(p[p > 0])).sum())  # the unigram distribution's entropy
 

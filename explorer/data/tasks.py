@@ -45,6 +45,19 @@ def char_ids(text: str, tokenizer: CharTokenizer | None = None) -> tuple[CharTok
     return tokenizer, torch.from_numpy(tokenizer.encode_compact(text))
 
 
+def id_counts(ids, minlength: int = 0, chunk: int = 1 << 22):
+    """How often each id occurs (int64 numpy array), counted a piece at a time: np.bincount of a whole compact
+    stream would first copy it as int64 (8 bytes an id)."""
+    import numpy as np
+
+    arr = ids.numpy() if isinstance(ids, torch.Tensor) else np.asarray(ids)
+    counts = np.zeros(max(minlength, int(arr.max()) + 1 if arr.size else 0), dtype=np.int64)
+    for start in range(0, arr.size, chunk):
+        part = np.bincount(arr[start:start + chunk], minlength=counts.size)
+        counts[: part.size] += part
+    return counts
+
+
 def char_lm_batch(ids: torch.Tensor, batch: int, length: int,
                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Random windows of a character stream: inputs x (B, T) and next characters y (B, T), on ids' device."""

@@ -115,7 +115,7 @@ class ConvJob(Job):
     def setup(self, ctx: JobContext) -> None:
         import torch
 
-        from ...data.tasks import char_ids, char_lm_batch, make_delayed_recall_batch
+        from ...data.tasks import char_ids, char_lm_batch, id_counts, make_delayed_recall_batch
         from ...models.causal_conv import CausalConvStack
 
         cfg = self.config
@@ -134,7 +134,7 @@ class ConvJob(Job):
             tokenizer, ids = char_ids(corpus.text)
             self.ids = ids.to(dev)
             vocab = out_dim = len(tokenizer)
-            self.chance = float(np.max(np.bincount(ids.numpy(), minlength=vocab)) / len(ids))  # most common char
+            self.chance = float(np.max(id_counts(ids, minlength=vocab)) / len(ids))  # most common char
             self._batch = lambda b, g: char_lm_batch(self.ids, b, cfg.seq_len, g)
         self.model = CausalConvStack(vocab, cfg.channels, cfg.layers, cfg.kernel_size, self.dils, cfg.residual,
                                      cfg.gated, cfg.causal, out_dim=out_dim).to(dev)

@@ -224,7 +224,7 @@ class GptJob(Job):
         import torch
 
         from ...data.attention_tasks import expected_attention, make_task_batch, task_alphabet
-        from ...data.tasks import char_ids, char_lm_batch
+        from ...data.tasks import char_ids, char_lm_batch, id_counts
         from ...data.tokenize import CharTokenizer
 
         cfg = self.config
@@ -242,7 +242,7 @@ class GptJob(Job):
                                   f"a shorter context or a longer text.")
             train, val = ids[:split].to(dev), ids[split:].to(dev)
             self.alphabet = tokenizer.chars
-            self.chance = float(np.bincount(ids.numpy()).max() / len(ids))  # the most common character
+            self.chance = float(id_counts(ids).max() / len(ids))  # the most common character
             self._batch = lambda b, g: char_lm_batch(train, b, cfg.context, g)
             self.val_x, self.val_y = char_lm_batch(val, VAL_BATCH, cfg.context, val_gen)
             self.expected = np.full(cfg.context, -1, dtype=np.int64)
