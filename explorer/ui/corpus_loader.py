@@ -43,6 +43,9 @@ def _mb(n: float) -> str:
     return f"{n / 1e6:,.0f} MB" if n >= 1e7 else f"{n / 1e6:,.1f} MB"
 
 
+TRAINING_BYTES_PER_WORD = 30  # word2vec's ids, subsampling and windows: 1.03 GB peak RSS at 20 M words, measured
+
+
 class MaxWordsDialog(QDialog):
     """Asks how many words of a large file to use: a spin box with the default budget, the file's size, an
     estimate of its words, and the memory the chosen number will take."""
@@ -80,8 +83,10 @@ class MaxWordsDialog(QDialog):
 
     def _show_memory(self, words: int) -> None:
         share = min(1.0, words / max(1, self.estimate.words))
-        self.memory.setText(f"About {_mb(words * BYTES_PER_WORD_IN_MEMORY)} of memory; about {share:.0%} of the "
-                            f"file (at most {MAX_WORDS_LIMIT:,} words).")
+        self.memory.setText(f"About {share:.0%} of the file (at most {MAX_WORDS_LIMIT:,} words). Reading keeps about "
+                            f"{_mb(words * BYTES_PER_WORD_IN_MEMORY)} in memory; training word2vec on all of them "
+                            f"takes about {_mb(words * TRAINING_BYTES_PER_WORD)} more.")
+        self.memory.setWordWrap(True)
 
     def value(self) -> int:
         """The number of words chosen."""
