@@ -58,7 +58,7 @@ def test_a_large_file_asks_how_many_words_and_uses_the_answer(qtbot, parent, big
     assert "long novel.txt is 0.5 MB and holds about" in text and "How many words" in text
     assert dialog.spin.value() == DEFAULT_MAX_WORDS and "MB in memory" in dialog.memory.text()
     dialog.spin.setValue(2500)
-    assert "about 2%" in dialog.memory.text()
+    assert "About 2% of the file" in dialog.memory.text()
     dialog.accept()
     qtbot.waitUntil(lambda: bool(got), timeout=20000)
     corpus = got[0]
