@@ -20,7 +20,7 @@ from .run_format import (
     RunError,
     describe,
 )
-from .run_status import LIVE
+from .run_status import LIVE, timestamp
 
 # A lesson folder holds its run in run/, its figures in figures/ and verdict.json (as explorer.lessons.runner
 # writes them; that layer sits above this one, so the names are repeated here).
@@ -292,7 +292,7 @@ def _duration(folder: Path, info: dict, status: str) -> float | None:
         return float(elapsed)
     if status in LIVE:
         return None
-    start = _parse_ts(info.get("created"))  # a run recorded before run.json kept its elapsed time
+    start = timestamp(info.get("created"))  # a run recorded before run.json kept its elapsed time
     try:
         end = (folder / RUN_FILE).stat().st_mtime
     except OSError:
@@ -300,17 +300,8 @@ def _duration(folder: Path, info: dict, status: str) -> float | None:
     return max(0.0, end - start) if start is not None else None
 
 
-def _parse_ts(text: object) -> float | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return _dt.datetime.fromisoformat(text).timestamp()
-    except (ValueError, OverflowError, OSError):
-        return None
-
-
 def _created_ts(row: RunSummary) -> float:
-    stamp = _parse_ts(row.created)
+    stamp = timestamp(row.created)
     if stamp is not None:
         return stamp
     try:

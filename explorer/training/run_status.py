@@ -82,7 +82,7 @@ def writer_alive(info: dict) -> bool | None:
     except (OSError, OverflowError):
         return False
     started = _process_start(pid)
-    created = _timestamp(info.get("created"))
+    created = timestamp(info.get("created"))
     # a pid that now belongs to a process started after the run began is not its writer's
     return started is None or created is None or started <= created + 2.0
 
@@ -100,7 +100,8 @@ def _process_start(pid: int) -> float | None:
         return None
 
 
-def _timestamp(text: object) -> float | None:
+def timestamp(text: object) -> float | None:
+    """Seconds since the epoch of an ISO time in run.json, or None when it is not one."""
     if not isinstance(text, str):
         return None
     try:
@@ -110,7 +111,7 @@ def _timestamp(text: object) -> float | None:
 
 
 def _age_s(text: object, now: float | None) -> float | None:
-    stamp = _timestamp(text)
+    stamp = timestamp(text)
     if stamp is None:
         return None
     return max(0.0, (time.time() if now is None else now) - stamp)
