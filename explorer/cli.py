@@ -60,8 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--list", action="store_true", help="name the run's figures and snapshot steps, then stop")
     ex.add_argument("--all", action="store_true", help="every figure of the run's tab (the default)")
     ex.add_argument("--figure", action="append", default=[], metavar="NAME", help="one figure (repeatable)")
-    ex.add_argument("--format", default="png", choices=("png", "svg", "pdf", "csv", "gif", "mp4"),
-                    help="file format; gif and mp4 animate one figure over the run's snapshots")
+    ex.add_argument("--format", default="png", choices=("png", "svg", "pdf", "csv", "gif", "mp4", "tensorboard"),
+                    help="file format; gif and mp4 animate one figure over the run's snapshots; tensorboard "
+                         "writes event files (scalars, word vectors for the projector) into --out (default "
+                         "RUN/tensorboard)")
     ex.add_argument("--out", help="the folder for figures (default: RUN/figures), the file for an animation")
     ex.add_argument("--step", type=int, help="the snapshot to draw (default: the last)")
     ex.add_argument("--scale", type=float, default=2.0, choices=(1.0, 2.0, 4.0), help="PNG resolution factor")
@@ -311,8 +313,33 @@ def _info(args) -> int:
     return 0
 
 
+def _export_tensorboard(args) -> int:
+    from .export.tensorboard import TensorBoardMissing, export_tensorboard
+    from .training import jobs  # noqa: F401 - registers the job kinds, which reading a run needs
+    from .training.record import RunError, open_run
+
+    try:
+        record = open_run(args.folder)
+        out = pathlib.Path(args.out or pathlib.Path(args.folder) / "tensorboard")
+        if out.is_dir() and any(out.glob("events.out.tfevents.*")):
+            return _fail(f"{out} already holds TensorBoard event files; choose another --out (or delete them)")
+        done = export_tensorboard(record, out)
+    except (RunError, TensorBoardMissing, OSError) as exc:
+        return _fail(str(exc))
+    scalars = ", ".join(f"{tag} ({n:,} points)" for tag, n in done.scalars.items()) or "none"
+    print(f"scalars: {scalars}")
+    if done.embedding is not None:
+        words, dims = done.embedding
+        print(f"word vectors: {words:,} words x {dims} dimensions (step {done.embedding_step:,}) for the projector")
+    print(f"TensorBoard files written to {out}; view them with: tensorboard --logdir {out}")
+    return 0
+
+
 def _export(args) -> int:
     import os
+
+    if args.format == "tensorboard":
+        return _export_tensorboard(args)
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # headless: no window, no display needed
     from .render.qt_app import headless_app
