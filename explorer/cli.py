@@ -157,7 +157,7 @@ def parse_overrides(config_cls: type, pairs: list[str]) -> dict[str, typing.Any]
 def _train(args) -> int:
     from .device import DeviceError, resolve_device
     from .paths import runs_dir
-    from .training import jobs  # noqa: F401 - registers the job kinds
+    from .training import distributed, jobs  # noqa: F401 - jobs registers the job kinds
     from .training.control import JobControl
     from .training.job import JOB_KINDS
     from .training.params import validate_config
@@ -190,17 +190,20 @@ def _train(args) -> int:
         return _fail(corpus_problem)
     try:
         device = resolve_device(args.device)
-    except DeviceError as exc:
+        dist_info = distributed.from_launcher(job_cls, config, device)  # torchrun: data-parallel, else None
+        job = distributed.make_job(job_cls, config, device, dist_info)  # torchrun: joins its process group
+    except (DeviceError, distributed.DistributedError) as exc:
         return _fail(str(exc))
+    main_rank = dist_info is None or dist_info.is_main  # under torchrun only rank 0 records and prints progress
     folder = None
-    if not args.no_record:
+    if not args.no_record and main_rank:
         folder = pathlib.Path(args.record) if args.record else new_run_folder(runs_dir(), args.kind)
         problem = _record_folder_problem(folder)
         if problem:
             return _fail(problem)
     recorder = RunRecorder(folder) if folder is not None else None
-    job = job_cls(config, device)
-    print(f"{job.title} on {device}" + (f", recording to {folder}" if folder else ""), flush=True)
+    where = job.device + (f", data-parallel over {dist_info.world_size} processes" if dist_info else "")
+    print(f"{job.title} on {where}" + (f", recording to {folder}" if folder else ""), flush=True)
     control = JobControl()
     corpora = _CliCorpora(getattr(args, "max_words", None))
     gen = run_job(job, control, recorder=recorder, snapshot_interval=1.0, corpora=corpora)
@@ -216,26 +219,29 @@ def _train(args) -> int:
     previous = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
     final = None
     try:
-        while final is None:
-            try:
-                tick = next(gen)
-            except StopIteration as stop:
-                final = stop.value
-                break
-            if tick is not None and tick.step:
-                loss = tick.metrics.get("loss")
-                loss_text = f"  loss {loss[-1]:.4f}" if loss is not None and len(loss) else ""
-                print(f"step {tick.step:>8,}/{tick.total:,}{loss_text}  {tick.throughput:,.0f} {tick.unit}",
-                      flush=True)
+        with distributed.quiet(not main_rank):  # other ranks: no corpus notes, bars or Ctrl-C notes on stderr
+            while final is None:
+                try:
+                    tick = next(gen)
+                except StopIteration as stop:
+                    final = stop.value
+                    break
+                if tick is not None and tick.step:
+                    loss = tick.metrics.get("loss")
+                    loss_text = f"  loss {loss[-1]:.4f}" if loss is not None and len(loss) else ""
+                    print(f"step {tick.step:>8,}/{tick.total:,}{loss_text}  {tick.throughput:,.0f} {tick.unit}",
+                          flush=True)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+        distributed.shutdown()  # leaves torchrun's process group, if in one
     if final.status == FINISHED:
         print(final.message)
         return 0
     if final.status == FAILED and final.step == 0 and corpora.error is not None:
         return _fail(str(corpora.error))  # the corpus could not be used: the user's input, not the job
-    print(final.message, file=sys.stderr)
+    if main_rank or final.status == FAILED:
+        print(final.message, file=sys.stderr)
     if final.status == STOPPED and interrupted:
         return 130
     return 1

@@ -109,6 +109,8 @@ class RunRecorder:
             "pid": os.getpid(),
             "host": host_name(),
         }
+        if getattr(job, "world_size", None):  # trained data-parallel by this many processes (torchrun)
+            self._info["world_size"] = int(job.world_size)
         atomic_write_text(self.folder / CONFIG_FILE, json.dumps(config_to_dict(job.config), indent=2))
         self._write_info()
         self._metrics_fh = open(self.folder / METRICS_FILE, "w", encoding="utf-8")  # noqa: SIM115 (finish closes it)

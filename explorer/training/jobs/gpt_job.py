@@ -219,6 +219,13 @@ class GptJob(Job):
     config_cls = GptConfig
     snapshot_cls = GptSnapshot
     throughput_unit = "tokens/s"
+    data_parallel = None  # a DistInfo when torchrun runs it data-parallel (explorer.training.distributed)
+    world_size: int | None = None  # the processes that train it together (recorded in run.json), None: just one
+
+    def use_data_parallel(self, info) -> None:
+        """Train as rank `info.rank` of `info.world_size` (call before setup, in every rank): the model is wrapped
+        in DistributedDataParallel and each step trains on this rank's slice of the same global batch."""
+        self.data_parallel, self.world_size = info, info.world_size
 
     def setup(self, ctx: JobContext) -> None:
         import torch
@@ -259,6 +266,11 @@ class GptJob(Job):
         else:
             self.probe = self.val_x[0]
         self.model = build_model(cfg, len(self.alphabet)).to(dev)
+        self._net = self.model  # what a training step calls: the model, or DDP around it (snapshots use the model)
+        if self.data_parallel is not None:
+            from ..distributed import wrap
+
+            self._net = wrap(self.model, self.data_parallel)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr)
         self.total_steps = cfg.steps
         self.items_per_step = float(cfg.batch_size * self.val_x.shape[1])
@@ -291,12 +303,21 @@ class GptJob(Job):
             self.model.train(not on)
 
     def train_step(self, step: int) -> dict[str, float]:
-        x, y = self._batch(self.config.batch_size, self.gen)
-        loss = self._loss(self.model(x), y)
+        x, y = self._batch(self.config.batch_size, self.gen)  # data-parallel: every rank draws the global batch
+        dp = self.data_parallel
+        if dp is not None:
+            rows = dp.shard(self.config.batch_size)
+            x, y = x[rows], y[rows]
+        loss = self._loss(self._net(x), y)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        self._last_loss = float(loss.detach())
+        if dp is None:
+            self._last_loss = float(loss.detach())
+        else:
+            from ..distributed import global_mean
+
+            self._last_loss = global_mean(loss, dp)
         metrics = {"loss": self._last_loss}
         if (step + 1) % VAL_EVERY == 0 or step + 1 == self.total_steps:
             self._evaluate()
