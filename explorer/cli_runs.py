@@ -16,6 +16,9 @@ def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
                              "every run older than that; asks nothing")
     parser.add_argument("--older-than", type=_days, metavar="DAYS",
                         help="the runs created more than DAYS days ago (listed; deleted with --delete)")
+    parser.add_argument("--follow", action="store_true",
+                        help="follow a run that is still being written (here or by another machine on a shared "
+                             "folder): print its progress until it ends or its writer stops")
 
 
 def _days(text: str) -> float:
@@ -47,9 +50,32 @@ def runs_command(args: argparse.Namespace) -> int:
             if delete:
                 return fail("--delete needs a run folder, or --older-than DAYS")
             return _list()
+        if getattr(args, "follow", False):
+            if delete:
+                return fail("--follow and --delete do not go together")
+            return _follow(folder)
         return _delete_one(folder) if delete else _summary(folder)
     except RunError as exc:
         return fail(str(exc))
+
+
+def _follow(folder: str) -> int:
+    """Print a followed run's progress, a line each time it changes, until it ends; Ctrl-C stops following."""
+    from .training import jobs  # noqa: F401 - registers the job kinds, which reading a run needs
+    from .training.run_follow import follow
+
+    last = None
+    try:
+        for state in follow(_run_folder(Path(folder))):
+            last = state
+            print(state.line(), flush=True)
+    except KeyboardInterrupt:
+        print("stopped following (the run goes on)", file=sys.stderr)
+        return 0
+    if last is not None:
+        print(f"the run has ended: {last.status_text}" if last.status != "interrupted"
+              else f"its writer has stopped: {last.status_text}")
+    return 0
 
 
 def _list() -> int:
@@ -118,17 +144,23 @@ def _delete_one(folder: str) -> int:
     return 0
 
 
+def _run_folder(path: Path) -> Path:
+    """The run folder of `path`: itself, or a lesson folder's run."""
+    from .lessons.runner import RUN_FOLDER, lesson_folder_of
+
+    lesson_folder = lesson_folder_of(path)
+    return lesson_folder / RUN_FOLDER if lesson_folder is not None and lesson_folder == path else path
+
+
 def _summary(folder: str) -> int:
     from .cli_lessons import print_lesson_verdict
-    from .lessons.runner import RUN_FOLDER, lesson_folder_of
+    from .lessons.runner import lesson_folder_of
     from .training import jobs  # noqa: F401 - registers the job kinds
     from .training.record import open_run
     from .training.run_index import run_size
 
-    path = Path(folder)
+    path = _run_folder(Path(folder))
     lesson_folder = lesson_folder_of(path)
-    if lesson_folder is not None and lesson_folder == path:
-        path = lesson_folder / RUN_FOLDER
     run = open_run(path)
     loss = run.metrics.get("loss")
     info = run.info

@@ -55,3 +55,65 @@ def test_a_run_whose_writer_was_killed_opens_and_says_interrupted(qtbot, app_win
     assert app_window.tabs.currentWidget() is app_window.embeddings
     assert "interrupted after step" in app_window.embeddings.banner.text()
     assert "interrupted after step" in app_window.embeddings.info.text()
+
+
+def _start_writer(folder, steps=3000):
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "main.py", "--device", "cpu", "train", "rnn", "--set", f"steps={steps}",
+                             "--set", "hidden=8", "--record", str(folder)], cwd=root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list((folder / "snapshots").glob("step_*.npz"))) < 2:
+        time.sleep(0.2)
+    return proc
+
+
+def test_a_run_still_being_written_is_followed_until_its_writer_stops(qtbot, app_window, tmp_path):
+    import signal
+
+    folder = tmp_path / "live"
+    proc = _start_writer(folder)
+    try:
+        assert app_window.open_run(str(folder), show_dialogs=False)
+        tab = app_window.tabs.currentWidget()
+        follower = app_window.follower
+        assert follower is not None and follower.active
+        first = len(tab.timeline._steps)
+        qtbot.waitUntil(lambda: len(tab.timeline._steps) > first, timeout=15000)  # new snapshots show up
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        with qtbot.waitSignal(follower.ended, timeout=10000) as ended:
+            pass
+        assert ended.args[0].status == "interrupted"
+        assert not follower.active
+        assert "writer has stopped" in tab.banner.text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_the_command_line_follows_a_run_to_its_end(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    folder = tmp_path / "live"
+    proc = _start_writer(folder, steps=300)
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run([sys.executable, "main.py", "runs", str(folder), "--follow"], cwd=root,
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        proc.wait(60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[-1].startswith("the run has ended: finished 300 steps")
+    snapshots = [int(line.split(" snapshot")[0].split()[-1]) for line in lines[:-1]]
+    assert snapshots == sorted(snapshots) and len(lines) >= 2

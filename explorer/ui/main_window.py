@@ -184,6 +184,8 @@ class MainWindow(QMainWindow):
             self.rate_label.setText(format_rate(tick.throughput, tick.unit))
 
     def _on_status(self, status: str) -> None:
+        if status == "running":
+            self.stop_following()  # a job of the app's own now owns the tabs' views
         if status in ("running", "paused"):
             self.job_progress.setVisible(True)
             if status == "paused":
@@ -228,7 +230,9 @@ class MainWindow(QMainWindow):
         return next((n for n in TAB_NAMES if kind in _tab_kinds(n)), None)
 
     def open_run(self, folder: str, show_dialogs: bool = True) -> bool:
-        """Open a recorded run in the tab that shows its kind of job; a damaged run gets a message."""
+        """Open a recorded run in the tab that shows its kind of job; a damaged run gets a message. A run that is
+        still being written (here or by another machine) is followed: its new snapshots appear as they come."""
+        self.stop_following()
         try:
             record = open_run(folder)
             name = self.tab_name_for_kind(record.kind)
@@ -244,7 +248,36 @@ class MainWindow(QMainWindow):
                 QMessageBox.warning(self, "Open run", str(exc))
             return False
         self.tabs.setCurrentWidget(tab)
+        if record.status in ("running", "paused"):
+            self._follow(folder, tab, record)
         return True
+
+    def _follow(self, folder: str, tab, record) -> None:
+        from .run_follower import RunFollower
+
+        def show(rec) -> None:
+            tab.show_run(rec)
+            if rec.status == "interrupted":
+                tab.show_banner(f"This run's writer has stopped: {rec.status_text}.")
+
+        def ended(state) -> None:
+            what = "its writer has stopped" if state.status == "interrupted" else "it has ended"
+            self.statusBar().showMessage(f"No longer following {Path(folder).name}: {what} ({state.status_text}).",
+                                         30000)
+
+        self.follower = RunFollower(folder, show, self)
+        self.follower.changed.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self.follower.ended.connect(ended)
+        self.follower.start(record)
+        self.statusBar().showMessage(f"Following {Path(folder).name}, which is still being written: "
+                                     f"{record.status_text}", 5000)
+
+    def stop_following(self) -> None:
+        """Stop following a run that is being written (another run opened, a job started, the window closing)."""
+        follower = getattr(self, "follower", None)
+        if follower is not None:
+            follower.stop()
+            self.follower = None
 
     def export_figure(self) -> None:
         tab = self.tabs.currentWidget()
@@ -364,6 +397,7 @@ class MainWindow(QMainWindow):
 
     # -- closing -------------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        self.stop_following()
         self.settings.save(self, self._built)
         for load in list(self._loads):
             load.cancel()
