@@ -205,6 +205,7 @@ def _train(args) -> int:
     where = job.device + (f", data-parallel over {dist_info.world_size} processes" if dist_info else "")
     print(f"{job.title} on {where}" + (f", recording to {folder}" if folder else ""), flush=True)
     control = JobControl()
+    stop = distributed.stop_for(job, control)  # under torchrun every rank stops after the same step
     corpora = _CliCorpora(getattr(args, "max_words", None))
     gen = run_job(job, control, recorder=recorder, snapshot_interval=1.0, corpora=corpora)
     interrupted = []
@@ -214,7 +215,7 @@ def _train(args) -> int:
             raise KeyboardInterrupt
         interrupted.append(True)
         print("\nStopping after this step (Ctrl-C again to quit at once)…", file=sys.stderr, flush=True)
-        control.stop()
+        stop()
 
     previous = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
     final = None

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +135,7 @@ def test_one_rank_group_trains_the_same_model_as_no_group(monkeypatch):
     import torch.distributed as dist
 
     from explorer.training import distributed
+    from explorer.training.control import JobControl
     from explorer.training.job import JobContext
     from explorer.training.jobs.gpt_job import GptConfig, GptJob
 
@@ -150,6 +153,40 @@ def test_one_rank_group_trains_the_same_model_as_no_group(monkeypatch):
         job.setup(JobContext())
         assert job._net is not job.model  # trained through DistributedDataParallel
         np.testing.assert_allclose([job.train_step(i)["loss"] for i in range(3)], losses, rtol=1e-5)
+        control = JobControl()
+        stop = distributed.stop_for(job, control)  # Ctrl-C's: a vote the next step's all-reduce carries
+        stop()
+        assert not control.stopped
+        job.train_step(3)
+        assert control.stopped
     finally:
         distributed.shutdown()
     assert not dist.is_initialized() and distributed.is_main()
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_one_rank_stops_every_rank_after_the_same_step(tmp_path):
+    """SIGINT to rank 1 alone: its vote reaches rank 0 in the step's all-reduce, both stop after that step (had
+    rank 1 stopped alone, rank 0 would wait in its next all-reduce and fail), and rank 0 records the run stopped."""
+    folder = tmp_path / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "main.py",
+           *TRAIN, "--set", "steps=100000", "--corpus", str(_corpus(tmp_path)), "--record", str(folder)]
+    launcher = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (folder / "metrics.jsonl").exists() or not (folder / "metrics.jsonl").read_text().strip():
+            assert time.monotonic() < deadline and launcher.poll() is None, "training did not start"
+            time.sleep(0.2)
+        ranks = {}
+        for pid in subprocess.run(["pgrep", "-P", str(launcher.pid)], capture_output=True, text=True).stdout.split():
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            ranks.update({int(e[5:]): int(pid) for e in env if e.startswith(b"RANK=")})
+        os.kill(ranks[1], signal.SIGINT)
+        launcher.communicate(timeout=60)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.communicate()
+    info = json.loads((folder / "run.json").read_text())
+    assert info["status"] == "stopped" and 0 < info["steps"] < 100000, info
+    assert info["message"] == f"Stopped at step {info['steps']} of 100000."

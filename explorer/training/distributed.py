@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 _ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 
@@ -147,13 +147,41 @@ def wrap(model, info: DistInfo):
     return DistributedDataParallel(model, device_ids=ids)
 
 
-def global_mean(value, info: DistInfo) -> float:
-    """The mean over the ranks of a scalar tensor (each rank's loss on its slice: the global batch's loss)."""
+class StopVote:
+    """Ctrl-C in a data-parallel run: every rank stops after the same step. A rank that stopped on its own would
+    leave the others waiting in their next all-reduce, so a request is only voted (`request`, from the signal
+    handler), carried by the step's loss all-reduce (global_mean), and every rank calls `stop` once any voted."""
+
+    def __init__(self, stop: Callable[[], None]) -> None:
+        self.wanted = False
+        self.stop = stop
+
+    def request(self) -> None:
+        self.wanted = True
+
+
+def stop_for(job, control) -> Callable[[], None]:
+    """What Ctrl-C calls to stop `job` run by `control`: control.stop, or for a data-parallel job a StopVote's
+    request (set on the job as `stop_vote`)."""
+    if getattr(job, "data_parallel", None) is None:
+        return control.stop
+    job.stop_vote = StopVote(control.stop)
+    return job.stop_vote.request
+
+
+def global_mean(value, info: DistInfo, vote: StopVote | None = None) -> float:
+    """The mean over the ranks of a scalar tensor (each rank's loss on its slice: the global batch's loss); the
+    same all-reduce counts the ranks that want to stop, and if any does, every rank's `vote.stop()` is called."""
+    import torch
     import torch.distributed as dist
 
-    total = value.detach().clone().reshape(1)
+    wanted = float(vote is not None and vote.wanted)
+    total = torch.stack([value.detach().reshape(()).float(), value.new_tensor(wanted, dtype=torch.float32)])
     dist.all_reduce(total, op=dist.ReduceOp.SUM)
-    return float(total[0]) / info.world_size
+    loss, stops = total.tolist()
+    if stops > 0 and vote is not None:
+        vote.stop()
+    return loss / info.world_size
 
 
 @contextlib.contextmanager

@@ -221,6 +221,7 @@ class GptJob(Job):
     throughput_unit = "tokens/s"
     data_parallel = None  # a DistInfo when torchrun runs it data-parallel (explorer.training.distributed)
     world_size: int | None = None  # the processes that train it together (recorded in run.json), None: just one
+    stop_vote = None  # data-parallel: the StopVote through which Ctrl-C stops every rank after the same step
 
     def use_data_parallel(self, info) -> None:
         """Train as rank `info.rank` of `info.world_size` (call before setup, in every rank): the model is wrapped
@@ -317,7 +318,7 @@ class GptJob(Job):
         else:
             from ..distributed import global_mean
 
-            self._last_loss = global_mean(loss, dp)
+            self._last_loss = global_mean(loss, dp, self.stop_vote)
         metrics = {"loss": self._last_loss}
         if (step + 1) % VAL_EVERY == 0 or step + 1 == self.total_steps:
             self._evaluate()
