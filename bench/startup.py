@@ -40,9 +40,12 @@ PROBE = textwrap.dedent(
 
 
 def one_run(root: str) -> tuple[float, bool]:
+    import tempfile
     import time
 
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SME_T0=repr(time.time()))
+    # a first start: fresh settings, so the user's remembered tab does not change what start-up builds
+    settings = os.path.join(tempfile.mkdtemp(prefix="smx-startup-"), "settings.ini")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SME_T0=repr(time.time()), SME_SETTINGS=settings)
     out = subprocess.run([sys.executable, "-c", PROBE], cwd=root, env=env, capture_output=True, text=True,
                          timeout=120)
     for line in out.stdout.splitlines():

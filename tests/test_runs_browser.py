@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 from explorer.training.record import RunRecorder, new_run_folder
 from explorer.training.run_index import list_runs, run_size, total_size
 from explorer.training.runner import run_to_end
-from explorer.ui.runs_browser import RunsBrowser, install_runs_browser
+from explorer.ui.runs_browser import RunsBrowser
+from explorer.ui.runs_menu import install_runs_browser
 from explorer.ui.runs_table import COLUMNS, format_size
 from tiny_jobs import RegressionConfig, RegressionJob
 

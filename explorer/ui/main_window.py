@@ -26,7 +26,7 @@ from . import theme
 from .app_state import AppState
 from .corpus_loader import load_corpus_in_background
 from .lessons_menu import LessonsMenu
-from .runs_browser import install_runs_browser
+from .runs_menu import install_runs_browser
 from .settings import AppSettings
 from .widgets.control_bar import format_rate
 
