@@ -5,11 +5,12 @@ Corpus: a text file read with the app's tokenizer, of which the first --max-word
 11.5 M-word corpus that ../shared/tools/build_bench_corpus.py writes to ~/.cache/smx-anchors/corpus/big.txt;
 without it, Jane Austen's novels repeated to --max-words). gensim gets the same words in 10,000-word
 "sentences" (its longest), so that windows cross line ends in both. Both time training only (vocabulary and
-set-up excluded); words/s counts every corpus word, as gensim's "raw words" do. Our job runs with 1 and 2 torch
-threads, gensim with 1 and 2 workers, rounds alternating; with --repeats the best of each is kept, since on a
+set-up excluded); words/s counts every corpus word, as gensim's "raw words" do. Our job runs with both engines:
+"compiled" (numba kernels, one Hogwild thread per torch thread: 1 and 2) and "torch" (batched steps on 1 and 2 torch
+threads); gensim with 1 and 2 workers; rounds alternating; with --repeats the best of each is kept, since on a
 shared 2-core machine other work only ever slows a run down. On a CUDA device our job also runs there.
 
-Quality, on the same footing: the vectors of the 1-thread / 1-worker runs scored on WordSim-353 (Spearman) and
+Quality, on the same footing: the vectors of each engine's 1-thread / 1-worker run scored on WordSim-353 (Spearman) and
 on questions-words.txt (3CosAdd accuracy, questions within the vocabulary), both from gensim's test data; and
 both trained with the app's default settings on the synthetic corpus, scored by class separation, neighbour
 purity and analogy accuracy (explorer.analysis).
@@ -18,7 +19,8 @@ Needs gensim (pip install -e .[bench]). Prints a table, and a JSON object of the
 
 Usage: python bench/word2vec_speed.py [--corpus PATH] [--max-words 2000000] [--epochs 1] [--dim 100]
            [--window 5] [--negatives 5] [--min-count 5] [--sample 1e-3] [--batch-size 512] [--repeats 1]
-           [--baseline OLD_word2vec_job.py]   (an older copy of the job, timed at its own default batch size)
+           [--engines compiled,torch] [--baseline OLD_word2vec_job.py]
+           (--baseline: an older copy of the job, timed at its own default batch size)
 """
 from __future__ import annotations
 
@@ -152,7 +154,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=0.025)
     ap.add_argument("--batch-size", type=int, default=Word2VecConfig.batch_size)
     ap.add_argument("--gpu-batch-size", type=int, default=8192)
-    ap.add_argument("--threads", default="1,2", help="torch thread counts for our job on the CPU")
+    ap.add_argument("--threads", default="1,2", help="thread counts for our job on the CPU")
+    ap.add_argument("--engines", default="compiled,torch", help="our engines to time on the CPU")
     ap.add_argument("--workers", default="1,2", help="gensim worker counts")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--baseline", default="", help="an older word2vec_job.py to time beside the current one")
@@ -176,13 +179,14 @@ def main() -> None:
 
     threads = [int(t) for t in args.threads.split(",")]
     workers = [int(w) for w in args.workers.split(",")]
+    engines = [e for e in args.engines.split(",") if e]
     runs = [run for i in range(max(len(threads), len(workers)))
-            for run in ([("ours", "cpu", threads[i])] if i < len(threads) else [])
+            for run in ([(engine, "cpu", threads[i]) for engine in engines] if i < len(threads) else [])
             + ([("gensim", "cpu", workers[i])] if i < len(workers) else [])]
     if args.baseline:
         runs.insert(0, ("before", "cpu", 1))
     if torch.cuda.is_available():
-        runs += [("ours", "cuda", 1), ("ours, big batch", "cuda", 1)]
+        runs += [("torch", "cuda", 1), ("torch, big batch", "cuda", 1)]
     best: dict[tuple, float] = {}
     kept: dict[tuple, object] = {}
     baseline = baseline_classes(args.baseline) if args.baseline else None
@@ -196,7 +200,8 @@ def main() -> None:
                 seconds, model = train_ours(corpus, old_settings, device, threads, *baseline)
             else:
                 batch = args.gpu_batch_size if who.endswith("big batch") else args.batch_size
-                seconds, model = train_ours(corpus, dict(settings, batch_size=batch), device, threads)
+                engine = "compiled" if who == "compiled" else "torch"
+                seconds, model = train_ours(corpus, dict(settings, batch_size=batch, engine=engine), device, threads)
             rate = n_words / seconds
             if rate > best.get(run, 0.0):
                 best[run] = rate
@@ -206,7 +211,7 @@ def main() -> None:
     load_after = os.getloadavg()
 
     quality = {}
-    for who in ("ours", "gensim"):
+    for who in (*engines, "gensim"):
         run = min((r for r in kept if r[0] == who and r[1] == "cpu"), key=lambda r: r[2])
         vectors, index, _ = (gensim_vectors if who == "gensim" else ours_vectors)(kept[run])
         quality[who] = word_scores(vectors, index)
@@ -216,14 +221,17 @@ def main() -> None:
         defaults = {k: getattr(Word2VecConfig, k) for k in
                     ("dim", "window", "negatives", "min_count", "subsample", "lr", "epochs", "batch_size")}
         syn_settings = dict(defaults, method="skip-gram", objective="negative sampling", seed=0)
-        _, job = train_ours(syn, syn_settings, "cpu", 1)
-        synthetic["ours"] = synthetic_scores(*ours_vectors(job), syn)
+        for engine in engines:
+            _, job = train_ours(syn, dict(syn_settings, engine=engine), "cpu", 1)
+            synthetic[engine] = synthetic_scores(*ours_vectors(job), syn)
         _, model = train_gensim(syn.words, syn_settings, 1)
         synthetic["gensim"] = synthetic_scores(*gensim_vectors(model), syn)
 
     print()
     gensim_best = max(rate for (who, _, _), rate in best.items() if who == "gensim")
-    ours_best = max(rate for (who, device, _), rate in best.items() if who == "ours" and device == "cpu")
+    ours_best = max(rate for (who, device, _), rate in best.items()
+                    if who not in ("gensim", "before") and device == "cpu")
+    one = {who: rate for (who, device, n), rate in best.items() if device == "cpu" and n == 1 and who != "before"}
     print(f"{'run':34s} {'words/s':>11s} {'vs best gensim':>15s}")
     for (who, device, n), rate in best.items():
         label = f"{who} ({device}, {n} {'worker(s)' if who == 'gensim' else 'thread(s)'})"
@@ -245,16 +253,20 @@ def main() -> None:
         "bench": "word2vec_speed", "corpus_words": len(words), "epochs": args.epochs, "dim": args.dim,
         "words_per_s": round(ours_best), "gensim_words_per_s": round(gensim_best),
         "ratio": round(ours_best / gensim_best, 3),
+        "one_thread": {who: round(rate) for who, rate in one.items()},
+        "one_thread_ratio": round(max(r for w, r in one.items() if w != "gensim") / one["gensim"], 3)
+        if "gensim" in one and len(one) > 1 else None,
         "runs": {f"{who}/{device}/{n}": round(rate) for (who, device, n), rate in best.items()},
         "load_average": [round(load_before[0], 2), round(load_after[0], 2)],
         "wordsim353": {k: round(q["wordsim353"], 3) for k, q in quality.items()},
+        "wordsim353_gap": round(quality[engines[0]]["wordsim353"] - quality["gensim"]["wordsim353"], 3),
         "analogy": {k: round(q["analogy"], 3) for k, q in quality.items()},
     }
     if ("before", "cpu", 1) in best:
         figures["before_words_per_s"] = round(best[("before", "cpu", 1)])
-    if ("ours", "cuda", 1) in best:
-        figures["cuda_words_per_s"] = round(best[("ours", "cuda", 1)])
-        figures["cuda_big_batch_words_per_s"] = round(best[("ours, big batch", "cuda", 1)])
+    if ("torch", "cuda", 1) in best:
+        figures["cuda_words_per_s"] = round(best[("torch", "cuda", 1)])
+        figures["cuda_big_batch_words_per_s"] = round(best[("torch, big batch", "cuda", 1)])
     if synthetic:
         figures["synthetic"] = {who: {k: round(v, 3) for k, v in q.items()} for who, q in synthetic.items()}
     print(json.dumps(figures))

@@ -136,7 +136,8 @@ def test_noise_table_follows_unigram_to_the_three_quarters():
 def test_an_epoch_takes_every_word_once_as_centre_with_its_window():
     """Window 1 and no subsampling: every word is the centre of exactly its two neighbours (one at the ends)."""
     words = ["a", "b", "c", "d", "e", "f", "g", "h"] * 20
-    job = Word2VecJob(Word2VecConfig(window=1, subsample=0.0, min_count=1, batch_size=16, epochs=1, dim=4), "cpu")
+    job = Word2VecJob(Word2VecConfig(window=1, subsample=0.0, min_count=1, batch_size=16, epochs=1, dim=4,
+                                     engine="torch"), "cpu")  # the batched path (the compiled one: test_word2vec_fast)
     job.setup(holding(job, Corpus("letters", " ".join(words), "test")))
     seen = []
     step_of = job.model.skipgram_ns_step  # targets: each pair's context word, then its noise words
@@ -175,7 +176,7 @@ def test_steps_left_without_a_centre_keep_the_last_loss(method, objective):
 
 
 def test_training_does_not_depend_on_snapshots_or_the_focus_word(synthetic):
-    settings = dict(dim=8, epochs=1, seed=3)
+    settings = dict(dim=8, epochs=1, seed=3, engine="torch")  # deterministic (the compiled path's Hogwild is not)
     plain = trained(synthetic, **settings)
     probed = Word2VecJob(Word2VecConfig(focus_word="king", **settings), "cpu")
     probed.setup(holding(probed, synthetic))
@@ -211,7 +212,7 @@ QUALITY = {
 @pytest.mark.parametrize("name", list(QUALITY))
 def test_short_training_separates_classes_and_solves_analogies(synthetic, name):
     settings, (separation, purity, accuracy) = QUALITY[name]
-    job = trained(synthetic, **settings)
+    job = trained(synthetic, engine="torch", **settings)  # the batched path (the compiled one: test_word2vec_fast)
     vectors = job.model.inp.weight.detach().numpy()
     assert class_separation(vectors, job.classes) > separation
     assert neighbour_purity(vectors, job.classes) > purity

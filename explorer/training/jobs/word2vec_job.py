@@ -22,6 +22,8 @@ from ..job import Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
 
 NEGATIVE_SAMPLING, FULL_SOFTMAX = "negative sampling", "full softmax"
+AUTO, COMPILED, TORCH = "auto", "compiled", "torch"
+ENGINES = (AUTO, COMPILED, TORCH)
 NOISE_TABLE_MIN, NOISE_TABLE_MAX = 1_000_000, 10_000_000  # entries of the unigram^0.75 table (C tool: 1e8)
 
 
@@ -54,9 +56,18 @@ class Word2VecConfig:
                             help="Training examples per step: (word, context word) pairs for skip-gram, "
                                  "(context, word) examples for CBOW.")
     seed: int = param(0, label="Seed", min=0, max=2**31 - 1)
+    engine: str = param(
+        AUTO, label="Engine", choices=ENGINES,
+        help="compiled: lock-free threads of compiled per-example SGD, as the C tool and gensim (CPU, negative "
+             "sampling); torch: batched steps of tensor operations (any device, both objectives); auto: compiled "
+             "where it applies, else torch.")
     focus_word: str = param("", label="Focus word", live=True,
                             help="A word whose training example (its context words and sampled noise words, "
                                  "with the pull or push of each) every snapshot shows.")
+
+    def check(self) -> dict[str, str]:
+        return {"engine": "The compiled engine trains with negative sampling only: choose auto or torch for the "
+                          "full softmax."} if self.engine == COMPILED and self.objective == FULL_SOFTMAX else {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +137,7 @@ class Word2VecJob(Job):
         from ...models.word2vec import FULL_SOFTMAX_MAX_VOCAB, Word2Vec
 
         cfg = self.config
+        self.engine = self._resolve_engine()
         corpus = ctx.corpus(cfg.corpus)
         # ids, not a list of str: a corpus of millions of words stays a few bytes a word
         vocab, ids = Vocab.from_ids(corpus.word_ids, corpus.vocabulary, min_count=cfg.min_count,
@@ -156,6 +168,9 @@ class Word2VecJob(Job):
         size = int(min(NOISE_TABLE_MAX, max(NOISE_TABLE_MIN, 40 * len(vocab))))
         self.table = torch.from_numpy(noise_table(vocab.noise_distribution(0.75), size)).to(dev)
         self.model = Word2Vec(len(vocab), cfg.dim).to(dev)
+        self._hogwild = None
+        if self.engine == COMPILED:
+            self._setup_compiled(keep)
         self.base_lr = cfg.lr
         self.offsets = torch.cat([torch.arange(-cfg.window, 0), torch.arange(1, cfg.window + 1)]).to(dev)
         classes = corpus.word_classes or {}
@@ -170,11 +185,43 @@ class Word2VecJob(Job):
         self._last_loss = float("nan")
         self._lr_now = cfg.lr
 
+    def _resolve_engine(self) -> str:
+        """compiled or torch: auto is compiled for negative sampling on the CPU (the config's check refuses the
+        compiled engine with the full softmax)."""
+        cfg = self.config
+        if cfg.engine == COMPILED and self.device != "cpu":
+            raise ValueError(f"The compiled engine runs on the CPU, not on {self.device}: choose auto or torch.")
+        auto = cfg.engine == AUTO and self.device == "cpu" and cfg.objective == NEGATIVE_SAMPLING
+        return COMPILED if cfg.engine == COMPILED or auto else TORCH
+
+    def _setup_compiled(self, keep: np.ndarray) -> None:
+        """The Hogwild trainer over the model's own tables, and steps of about STEP_SECONDS each."""
+        import torch
+
+        from ...models.word2vec_fast import HogwildTrainer, words_per_second
+
+        cfg, n, threads = self.config, len(self.ids), max(1, torch.get_num_threads())
+        rate = words_per_second(cfg.method == "CBOW", cfg.window, cfg.negatives, cfg.dim, float(keep[self.ids].mean()))
+        self.words_per_step = int(min(n, max(64, round(rate * threads * self.STEP_SECONDS))))
+        self.steps_per_epoch = max(1, math.ceil(n / self.words_per_step))
+        self.total_steps = cfg.epochs * self.steps_per_epoch
+        self.items_per_step = n * cfg.epochs / self.total_steps
+        self._hogwild = HogwildTrainer(
+            np.ascontiguousarray(self.ids), np.ascontiguousarray(keep), self.table.numpy(),
+            self.model.inp.weight.detach().numpy(), self.model.out.weight.detach().numpy(),
+            cbow=cfg.method == "CBOW", window=cfg.window, negatives=cfg.negatives, threads=threads, seed=cfg.seed,
+            total_words=n * cfg.epochs)
+        self._hogwild.warm()  # numba's compile (first run) or cache load is paid here, not in a step
+
     # -- data -----------------------------------------------------------------------------------------------
     def _start_epoch(self, epoch: int) -> None:
         """Draw this epoch's subsampling and split the kept words into steps_per_epoch runs of centres."""
         import torch
 
+        if self.engine == COMPILED:  # the kernel subsamples as it goes; steps split the corpus positions
+            self.tokens = self.ids_t
+            self._set_bounds(len(self.ids), epoch)
+            return
         kept = self.ids_t
         if self.config.subsample > 0:
             draw = torch.rand(len(kept), generator=self.gen, device=kept.device)
@@ -182,9 +229,13 @@ class Word2VecJob(Job):
         if len(kept) < 2 * self.config.window + 1:
             kept = self.ids_t
         self.tokens = kept
-        bounds = np.linspace(0, len(kept), self.steps_per_epoch + 1).astype(np.int64)
-        # with fewer kept words than steps, the first steps take one centre each and the last ones none
-        self._bounds = np.minimum(np.maximum(bounds, np.arange(len(bounds))), len(kept))
+        self._set_bounds(len(kept), epoch)
+
+    def _set_bounds(self, n: int, epoch: int) -> None:
+        """Split n words into steps_per_epoch runs."""
+        bounds = np.linspace(0, n, self.steps_per_epoch + 1).astype(np.int64)
+        # with fewer words than steps, the first steps take one word each and the last ones none
+        self._bounds = np.minimum(np.maximum(bounds, np.arange(len(bounds))), n)
         self._epoch = epoch
         self._block = None
 
@@ -231,12 +282,15 @@ class Word2VecJob(Job):
 
     # -- training -------------------------------------------------------------------------------------------
     BLOCK_SLOTS = 65536  # (centre, window position) slots built at once, for several steps
+    STEP_SECONDS = 0.05  # the compiled engine's steps: live maps, pause and stop answer within about this
 
     def train_step(self, step: int) -> dict[str, float]:
         cfg = self.config
         epoch, i = divmod(step, self.steps_per_epoch)
         if epoch != self._epoch:
             self._start_epoch(epoch)
+        if self._hogwild is not None:
+            return self._compiled_step(step, epoch, i)
         if self._block is None or not self._block[0] <= i < self._block[1]:
             self._build_block(i)
         first, _, cuts, examples, negatives = self._block
@@ -256,6 +310,16 @@ class Word2VecJob(Job):
             self._last_loss = 0.0
         self._lr_now = lr
         return {"loss": self._last_loss, "lr": lr}
+
+    def _compiled_step(self, step: int, epoch: int, i: int) -> dict[str, float]:
+        """Words bounds[i]..bounds[i + 1] of the corpus, trained by the Hogwild threads; the rate decays per word."""
+        n = len(self.ids)
+        first, last = (int(self._bounds[i]), int(self._bounds[i + 1])) if i + 1 < len(self._bounds) else (n, n)
+        self._lr_now = self.base_lr * max(1e-4, 1.0 - (epoch * n + first) / (n * self.config.epochs))
+        loss, examples = self._hogwild.run(first, last, epoch * n, self.base_lr, step)
+        if examples or not math.isfinite(self._last_loss):  # 0 until the first example, then the last loss
+            self._last_loss = loss if examples else 0.0
+        return {"loss": self._last_loss, "lr": self._lr_now}
 
     def set_lr(self, lr: float) -> None:
         self.base_lr = float(lr)
