@@ -232,7 +232,8 @@ def test_steps_cover_the_corpus_in_about_fifty_milliseconds_each(synthetic):
         times.append(time.perf_counter() - t0)
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
     rate = fast.words_per_second(False, 5, 5, job.config.dim, float(job.vocab.keep_probabilities(1e-3)[job.ids].mean()))
-    assert job._hogwild.threads == 1 and job.steps_per_epoch == int(np.ceil(n / round(rate * 0.05)))
+    assert job._hogwild.threads == 1
+    assert job.steps_per_epoch == int(np.ceil(n / min(round(rate * 0.05), max(256, n // 50))))
     assert np.median(times) < 0.5  # ~50 ms on a quiet core; slack for a shared, busy machine
     assert job._lr_now < 0.2 * job.config.lr  # decayed nearly to 0 by the end
 

@@ -237,8 +237,13 @@ def cbow_examples(inp, out, contexts, mask, centre, targets, lr, losses):
 
 
 class HogwildTrainer:
-    """Runs train_chunk on `threads` threads, each over its own slice of a run of corpus positions, all writing
-    the same tables (lock-free). Deterministic for a given seed with one thread."""
+    """Runs train_chunk on `threads` threads over a run of corpus positions cut into pieces, which the threads
+    take in turn as each finishes one (a busy core slows its thread, not the step), all writing the same tables
+    (lock-free). Windows stop at a piece's ends (a piece holds ~1,000 words or more: well under 1% of the pairs).
+    Deterministic for a given seed with one thread."""
+
+    PIECES_PER_THREAD = 4
+    MIN_PIECE = 1024  # words
 
     def __init__(self, ids: np.ndarray, keep: np.ndarray, table: np.ndarray, inp: np.ndarray, out: np.ndarray, *,
                  cbow: bool, window: int, negatives: int, threads: int, seed: int, total_words: int) -> None:
@@ -247,60 +252,51 @@ class HogwildTrainer:
         self.threads = max(1, int(threads))
         self.seed = int(seed)
         self.total = float(max(1, total_words))
-        self._scratch: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._scratch: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0, np.int64), np.empty(0, np.int64))]
 
     def warm(self) -> None:
         """Compile train_chunk for these arrays' types, or load it from the disk cache, without training."""
-        kept, pos, result = self._scratch_for(0, 1)
-        train_chunk(self.ids, 0, 0, self.keep, self.table, self.inp, self.out, self.cbow, self.window,
-                    self.negatives, 0.0, 0.0, self.total, 1, kept, pos, result)
+        self._piece(0, 0, 0, 0.0, 0.0, 1, np.zeros(3))
 
-    def _scratch_for(self, t: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        while len(self._scratch) <= t:
-            self._scratch.append((np.empty(0, np.int64), np.empty(0, np.int64), np.zeros(3)))
-        kept, pos, result = self._scratch[t]
-        if len(kept) < size:
-            kept, pos = np.empty(size, np.int64), np.empty(size, np.int64)
-            self._scratch[t] = (kept, pos, result)
-        return kept, pos, result
+    def _piece(self, t: int, a: int, b: int, lr: float, done: float, seed: int, result: np.ndarray) -> None:
+        kept, pos = self._scratch[t]
+        if len(kept) < b - a:
+            kept, pos = self._scratch[t] = np.empty(b - a, np.int64), np.empty(b - a, np.int64)
+        train_chunk(self.ids, a, b, self.keep, self.table, self.inp, self.out, self.cbow, self.window,
+                    self.negatives, lr, done, self.total, seed, kept, pos, result)
 
     def run(self, start: int, stop: int, done: int, lr: float, key: int) -> tuple[float, int]:
         """Train on positions start..stop-1 (corpus words `done` + position of the total, for the rate's decay);
         `key` (e.g. the step) seeds this run's draws. Returns (mean loss of a sample of the examples, examples)."""
-        bounds = np.linspace(start, stop, self.threads + 1).astype(np.int64)
-        parts = [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
-        if not parts:
+        count = max(1, min(self.threads * self.PIECES_PER_THREAD, (stop - start) // self.MIN_PIECE))
+        bounds = np.linspace(start, stop, count + 1).astype(np.int64)
+        pieces = [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
+        if not pieces:
             return 0.0, 0
-        jobs = []
-        for t, (a, b) in enumerate(parts):
-            kept, pos, result = self._scratch_for(t, b - a)
-            seed = (self.seed * 1_000_003 + key * 64 + t) * 2 + 1
-            jobs.append((a, b, seed & 0xFFFF_FFFF_FFFF, kept, pos, result))
-
-        def one(a, b, seed, kept, pos, result):
-            train_chunk(self.ids, a, b, self.keep, self.table, self.inp, self.out, self.cbow, self.window,
-                        self.negatives, lr, float(done), self.total, seed, kept, pos, result)
-
-        # the first slice runs on the calling thread; each other one on a thread of its own that ends with the
-        # step (starting one costs ~0.1 ms a step, and none is left running when the job ends or fails)
+        results = np.zeros((len(pieces), 3))
+        taken = itertools.count()  # next() on it is atomic under the GIL: each piece goes to one thread
         errors: list[BaseException] = []
+        while len(self._scratch) < self.threads:
+            self._scratch.append((np.empty(0, np.int64), np.empty(0, np.int64)))
 
-        def guarded(*job):
+        def work(t: int) -> None:
             try:
-                one(*job)
+                while (i := next(taken)) < len(pieces):
+                    seed = ((self.seed * 1_000_003 + key) * 4096 + i) * 2 + 1
+                    self._piece(t, *pieces[i], lr, float(done), seed & 0xFFFF_FFFF_FFFF, results[i])
             except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
                 errors.append(exc)
 
-        helpers = [threading.Thread(target=guarded, args=job, name=f"w2v-hogwild-{t}", daemon=True)
-                   for t, job in enumerate(jobs[1:], 1)]
+        # the calling thread works too; each other one is a thread of its own that ends with the step (starting
+        # one costs ~0.1 ms, and none is left running when the job ends or fails)
+        helpers = [threading.Thread(target=work, args=(t,), name=f"w2v-hogwild-{t}", daemon=True)
+                   for t in range(1, min(self.threads, len(pieces)))]
         for thread in helpers:
             thread.start()
-        try:
-            one(*jobs[0])
-        finally:
-            for thread in helpers:
-                thread.join()
+        work(0)
+        for thread in helpers:
+            thread.join()
         if errors:
             raise errors[0]
-        results = np.sum([job[5] for job in jobs], axis=0)
-        return float(results[0] / max(1.0, results[2])), int(results[1])
+        total = results.sum(0)
+        return float(total[0] / max(1.0, total[2])), int(total[1])

@@ -202,7 +202,8 @@ class Word2VecJob(Job):
 
         cfg, n, threads = self.config, len(self.ids), max(1, torch.get_num_threads())
         rate = words_per_second(cfg.method == "CBOW", cfg.window, cfg.negatives, cfg.dim, float(keep[self.ids].mean()))
-        self.words_per_step = int(min(n, max(64, round(rate * threads * self.STEP_SECONDS))))
+        step_words = round(rate * threads * self.STEP_SECONDS)  # shorter on a small corpus: curves show each epoch
+        self.words_per_step = max(1, min(n, max(256, n // self.STEPS_PER_EPOCH), step_words))
         self.steps_per_epoch = max(1, math.ceil(n / self.words_per_step))
         self.total_steps = cfg.epochs * self.steps_per_epoch
         self.items_per_step = n * cfg.epochs / self.total_steps
@@ -282,7 +283,7 @@ class Word2VecJob(Job):
 
     # -- training -------------------------------------------------------------------------------------------
     BLOCK_SLOTS = 65536  # (centre, window position) slots built at once, for several steps
-    STEP_SECONDS = 0.05  # the compiled engine's steps: live maps, pause and stop answer within about this
+    STEP_SECONDS, STEPS_PER_EPOCH = 0.05, 50  # the compiled engine's steps: pause and stop answer within ~50 ms
 
     def train_step(self, step: int) -> dict[str, float]:
         cfg = self.config
