@@ -1,30 +1,23 @@
-"""2-D projections of embedding vectors (PCA, t-SNE, Isomap, optionally UMAP), aligned to the previous picture
-so that a map does not flip or jump when it is recomputed."""
+"""2-D projections of embedding vectors (PCA, t-SNE, Isomap, UMAP), aligned to the previous picture so that a
+map does not flip or jump when it is recomputed. t-SNE (openTSNE) and UMAP live in neighbour_maps.py."""
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import importlib.util
+import sys
 import time
-import warnings
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .isomap import ISOMAP_LANDMARKS, ISOMAP_NEIGHBOURS, knn_graph, landmark_isomap  # noqa: F401 (public)
+from .neighbour_maps import open_tsne, umap_map
 from .neighbours import normalise as _unit_rows
 
-if TYPE_CHECKING:
-    pass
-
-# The methods project() knows; UMAP only where umap-learn is installed (it is not a dependency).
-PROJECTIONS: tuple[str, ...] = ("PCA", "t-SNE", "Isomap") + (
-    ("UMAP",) if importlib.util.find_spec("umap") is not None else ()
-)
+# The methods project() knows (t-SNE by openTSNE, UMAP by umap-learn: both dependencies, imported on first use).
+PROJECTIONS: tuple[str, ...] = ("PCA", "t-SNE", "Isomap", "UMAP")
+_LIBRARY = {"t-SNE": ("openTSNE", "openTSNE"), "UMAP": ("umap", "umap-learn")}  # module, package
 MIN_NONLINEAR = 5  # fewer rows than this get PCA (the note says so): t-SNE and Isomap need neighbours
-TSNE_ITERATIONS = 500  # measured: KL divergence within 1% of 1,000 iterations' on trained vectors, in half the time
-TSNE_CONTINUE_ITERATIONS = 300  # continuing a previous t-SNE picture (scikit-learn's least is 250)
-_CHUNK = 1024  # rows of a similarity matrix computed at a time
 
 
 # ----------------------------------------------------------------------------- the live map's PCA
@@ -125,10 +118,10 @@ class ProjectionResult:
 
 def default_sample_size(method: str, n_words: int) -> int:
     """How many words a projection takes unless the user asks for more: all for PCA, the most frequent few
-    thousand for the slower methods (measured: t-SNE of 2,000 in 4 s, Isomap of 5,000 in 1 s; t-SNE of 10,000
-    takes 45 s). The UI says "t-SNE of N of M words" and lets the user raise N: nothing is capped silently."""
+    thousand for the slower methods (bench/projection.py: each of them places 5,000 words in a few seconds).
+    The UI says "t-SNE of N of M words" and lets the user raise N: nothing is capped silently."""
     _check_method(method)
-    cap = {"PCA": n_words, "t-SNE": 2000, "Isomap": 5000, "UMAP": 5000}[method]
+    cap = {"PCA": n_words, "t-SNE": 5000, "Isomap": 5000, "UMAP": 5000}[method]
     return max(0, min(int(n_words), cap))
 
 
@@ -144,9 +137,9 @@ def sample_indices(counts: np.ndarray, size: int) -> np.ndarray:
 
 
 # Seconds = a + b * (n / 1000) ** p, fitted to bench/projection.py (100-d trained-like vectors, one thread, a shared
-# two-core machine: single runs vary by 30% or more). UMAP is a guess (umap-learn was not installed to measure).
-_COST = {"PCA": (0.001, 0.0012, 1.0), "t-SNE": (0.5, 1.5, 1.4), "Isomap": (0.05, 0.045, 1.95),
-         "UMAP": (5.0, 1.0, 1.1)}
+# two-core machine: single runs vary by 30% or more). t-SNE is openTSNE's, UMAP umap-learn's after its first use.
+_COST = {"PCA": (0.001, 0.0012, 1.0), "t-SNE": (1.0, 0.8, 1.25), "Isomap": (0.05, 0.045, 1.95),
+         "UMAP": (0.5, 0.35, 1.3)}
 
 
 def estimated_seconds(method: str, n: int) -> float:
@@ -188,6 +181,7 @@ def project(
     if idx.min() < 0 or idx.max() >= n_total:
         raise IndexError(f"sample ids must be between 0 and {n_total - 1}")
     prev = _previous_rows(previous, idx, n_total)
+    _check_library(method)
     t0 = time.perf_counter()
     unit = _unit_rows(x if sample is None else x[idx])
     ran, explained = method, None
@@ -196,11 +190,11 @@ def project(
             ran = "PCA"
             coords, explained = pca_2d(unit)
         elif method == "t-SNE":
-            coords = _tsne(unit, prev, seed)
+            coords = open_tsne(unit, prev, seed, threads=int(threads or 1))
         elif method == "Isomap":
             coords = landmark_isomap(unit, seed=seed)
         else:
-            coords = _umap(unit, prev, seed)
+            coords = umap_map(unit, prev, seed)
     if prev is not None:
         coords = procrustes_align(coords, prev)
     seconds = time.perf_counter() - t0
@@ -211,8 +205,24 @@ def project(
 
 def _check_method(method: str) -> None:
     if method not in PROJECTIONS:
-        extra = " (install umap-learn for UMAP)" if method == "UMAP" else ""
-        raise ValueError(f"unknown projection {method!r}: choose one of {', '.join(PROJECTIONS)}{extra}")
+        raise ValueError(f"unknown projection {method!r}: choose one of {', '.join(PROJECTIONS)}")
+
+
+def _check_library(method: str) -> None:
+    """A clear one-line error where the library a method needs is not installed."""
+    module, package = _LIBRARY.get(method, (None, None))
+    if module is not None and module not in sys.modules and importlib.util.find_spec(module) is None:
+        raise RuntimeError(f"{method} needs the package {package}: pip install {package}")
+
+
+def first_use_seconds(method: str) -> float:
+    """Extra seconds the first `method` of this process takes to load its library (0 once loaded): openTSNE
+    about 1 s; umap-learn about 3 s of numba code from its cache (the first run after installing compiles it:
+    about a minute, once)."""
+    module = _LIBRARY.get(method, (None,))[0]
+    if module is None or module in sys.modules:
+        return 0.0
+    return {"t-SNE": 1.0, "UMAP": 6.0}[method]
 
 
 def _thread_limit(threads: int | None):
@@ -246,64 +256,3 @@ def _note(ran: str, asked: str, idx: np.ndarray, n_total: int, counts: np.ndarra
         what = f"{n:,} of {n_total:,} words"
     extra = f" ({asked} needs at least {MIN_NONLINEAR} words)" if ran != asked else ""
     return f"{ran} of {what}{extra}"
-
-
-def _tsne(unit: np.ndarray, prev: np.ndarray | None, seed: int) -> np.ndarray:
-    """t-SNE (scikit-learn, Barnes-Hut) with cosine distances, continuing or starting from `prev` where given.
-
-    A previous picture at t-SNE's own scale (rms radius above 1; t-SNE's are tens) is continued without early
-    exaggeration at a small rate, so that words stay put when their vectors did not move (measured on 2,000
-    trained vectors: median shift 4% of the radius, 96% of 2-D neighbours kept, the same KL divergence). A
-    smaller one (a PCA picture of unit vectors) is shrunk to the scale scikit-learn gives its own PCA start
-    (axis 1 standard deviation 1e-4) and optimised with the usual schedule.
-    """
-    from sklearn.manifold import TSNE
-
-    n = len(unit)
-    common = dict(perplexity=min(30.0, (n - 1) / 3.0), metric="cosine", random_state=seed)
-    if prev is None:
-        tsne = TSNE(2, init="pca", max_iter=TSNE_ITERATIONS, learning_rate="auto", **common)
-    else:
-        init = _fill_missing(prev, unit, seed)
-        init -= init.mean(axis=0)
-        if np.sqrt(np.square(init).sum(axis=1).mean()) >= 1.0:
-            tsne = TSNE(2, init=init.astype(np.float32), early_exaggeration=1.0, learning_rate=max(n / 48, 10.0),
-                        max_iter=TSNE_CONTINUE_ITERATIONS, **common)
-        else:
-            init = init / max(float(init[:, 0].std()), 1e-12) * 1e-4
-            tsne = TSNE(2, init=init.astype(np.float32), max_iter=TSNE_ITERATIONS, learning_rate="auto", **common)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return tsne.fit_transform(unit.astype(np.float32)).astype(np.float32)
-
-
-def _fill_missing(prev: np.ndarray, unit: np.ndarray, seed: int) -> np.ndarray:
-    """`prev` (float64) with each NaN row put at the mean place of its 3 nearest placed words (by cosine),
-    jittered by 1% of the picture's spread: where a new word would land, as a start for t-SNE or UMAP."""
-    ok = np.isfinite(prev).all(axis=1)
-    out = np.array(prev, dtype=np.float64)
-    if ok.all():
-        return out
-    placed, missing = np.flatnonzero(ok), np.flatnonzero(~ok)
-    k = min(3, placed.size)
-    spread = out[placed].std(axis=0) + 1e-12
-    rng = np.random.default_rng(seed)
-    for start in range(0, missing.size, _CHUNK):
-        rows = missing[start:start + _CHUNK]
-        sims = unit[rows] @ unit[placed].T
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        out[rows] = out[placed[top]].mean(axis=1) + rng.normal(scale=0.01, size=(rows.size, 2)) * spread
-    return out
-
-
-def _umap(unit: np.ndarray, prev: np.ndarray | None, seed: int) -> np.ndarray:
-    """UMAP with cosine distances (umap-learn, optional; untested here), starting from `prev` where given."""
-    import umap  # optional, and slow to import
-
-    init = "spectral" if prev is None else _fill_missing(prev, unit, seed)
-    reducer = umap.UMAP(n_components=2, n_neighbors=min(15, len(unit) - 1), metric="cosine", init=init,
-                        random_state=seed)
-    return np.asarray(reducer.fit_transform(unit), dtype=np.float32)
-
-
-# ----------------------------------------------------------------------------- Isomap

@@ -261,11 +261,13 @@ class EmbeddingsState(WordSearch, TabState):
         n_words = len(snap.words)
         if self.projection == "PCA":
             return f"PCA of all {n_words:,} words (no sampling)."
-        from ..analysis.projection import estimated_seconds
+        from ..analysis.projection import estimated_seconds, first_use_seconds
 
         n = self._n_placed()
         seconds = estimated_seconds(self.projection, n)
-        waiting = "" if self.layout() is not None else " Placing them…"
+        loading = first_use_seconds(self.projection)
+        waiting = "" if self.layout() is not None else " Placing them…" + (
+            f" (the first {self.projection} also loads its library: about {loading:.0f} s more)" if loading else "")
         return (f"{self.projection} of the {n:,} most frequent of {n_words:,} words"
                 + (f" (about {seconds:.0f} s each time)" if seconds >= 1 else "")
                 + ("; raise 'Words shown' to place more." if n < n_words else ".") + waiting)
