@@ -190,3 +190,18 @@ def test_ctrl_c_in_one_rank_stops_every_rank_after_the_same_step(tmp_path):
     info = json.loads((folder / "run.json").read_text())
     assert info["status"] == "stopped" and 0 < info["steps"] < 100000, info
     assert info["message"] == f"Stopped at step {info['steps']} of 100000."
+
+
+def test_a_rank_other_than_0_takes_one_snapshot_only():
+    """Rank 0 alone records and prints: another rank's snapshots would only make every rank wait for it."""
+    from explorer.training.job import JobContext
+    from explorer.training.jobs.gpt_job import GptConfig, GptJob
+
+    cfg = GptConfig(task="copy", layers=1, heads=1, width=16, context=8, batch_size=4, steps=3)
+    main_rank, other = GptJob(cfg, "cpu"), GptJob(cfg, "cpu")
+    for job in (main_rank, other):
+        job.setup(JobContext())
+        job.data_parallel = DistInfo(0 if job is main_rank else 1, 2, 0)
+    assert [main_rank.snapshot(s).step for s in (1, 2)] == [1, 2]
+    first = other.snapshot(1)
+    assert other.snapshot(2) is first and first.step == 1

@@ -221,6 +221,7 @@ class GptJob(Job):
     throughput_unit = "tokens/s"
     data_parallel = None  # a DistInfo when torchrun runs it data-parallel (explorer.training.distributed)
     world_size: int | None = None  # the processes that train it together (recorded in run.json), None: just one
+    _rank_snapshot = None  # data-parallel, rank other than 0: its first snapshot, handed out ever after
     stop_vote = None  # data-parallel: the StopVote through which Ctrl-C stops every rank after the same step
 
     def use_data_parallel(self, info) -> None:
@@ -350,6 +351,8 @@ class GptJob(Job):
         return self._sample, ""
 
     def snapshot(self, step: int) -> GptSnapshot:
+        if self._rank_snapshot is not None:  # data-parallel rank other than 0: it records and shows nothing, and a
+            return self._rank_snapshot  # fresh snapshot (~1 s at the small preset) would make every rank wait
         import torch
 
         from ...analysis.attention_probe import input_jacobian
@@ -366,10 +369,13 @@ class GptJob(Job):
             leak = frozen_array(input_jacobian(self.model, self.probe[None].cpu(), seed=cfg.seed), np.float64)
         finally:
             self._eval_mode(False)
-        return GptSnapshot(
+        snap = GptSnapshot(
             step=step, task=cfg.task, loss=self._last_loss, val_loss=self.val_loss, accuracy=self.accuracy,
             chance=self.chance, tokens=tokens, attention=attention, scores=scores,
             expected_keys=self._expected_array, sample=sample, target=target, alphabet=tuple(self.alphabet),
             param_vector=vector, layers=cfg.layers, heads=cfg.heads, width=cfg.width, context=cfg.context,
             positional=cfg.positional, causal=bool(cfg.causal), leak=leak,
         )
+        if self.data_parallel is not None and not self.data_parallel.is_main:
+            self._rank_snapshot = snap
+        return snap
