@@ -307,3 +307,12 @@ def test_numba_is_not_imported_with_the_job_module():
     code = "import sys, explorer.training.jobs; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_the_torch_path_on_a_gpu_reads_the_loss_back_every_few_steps_only(synthetic):
+    """Reading the loss waits for the device; on a GPU the torch path does it every loss_every-th step."""
+    job = job_of(synthetic, epochs=1, engine="torch")
+    assert job.loss_every == 1  # on the CPU: every step
+    job.loss_every = 4
+    losses = [job.train_step(step)["loss"] for step in range(12)]
+    assert losses[:4] == [losses[0]] * 4 and losses[4:8] == [losses[4]] * 4 and losses[8] != losses[4]

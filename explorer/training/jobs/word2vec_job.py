@@ -4,9 +4,9 @@ Training follows the word2vec C tool: each epoch draws frequent-word subsampling
 words in order; every word is a centre once per epoch, with the context words of a window shrunk at random
 to 1..window. A step takes the next run of centres (about `batch_size` skip-gram pairs, or `batch_size` CBOW
 examples), draws k noise words per pair from a unigram^0.75 table (as the C tool does), and applies sparse SGD
-with the closed-form gradients (explorer.models.word2vec) at a rate that decays linearly to zero. Token ids,
-the table and the random generator live on the job's device, so a step runs there without Python loops.
-"""
+with the closed-form gradients (explorer.models.word2vec) at a rate that decays linearly to zero; ids, table
+and generator live on the job's device. engine "compiled" (auto's choice on the CPU with negative sampling):
+steps of ~50 ms of corpus words, trained example by example by lock-free threads (models.word2vec_fast)."""
 from __future__ import annotations
 
 import dataclasses
@@ -184,6 +184,7 @@ class Word2VecJob(Job):
         self._prev_coords: np.ndarray | None = None
         self._last_loss = float("nan")
         self._lr_now = cfg.lr
+        self.loss_every = 1 if self.device == "cpu" else 16  # a GPU's steps queue up between two reads of the loss
 
     def _resolve_engine(self) -> str:
         """compiled or torch: auto is compiled for negative sampling on the CPU (the config's check refuses the
@@ -305,8 +306,8 @@ class Word2VecJob(Job):
             loss = self.model.skipgram_ns_step(examples[0][a:b], neg, lr)
         else:
             loss = self.model.skipgram_step(examples[0][a:b], examples[1][a:b], None, lr)
-        if len(loss):
-            self._last_loss = float(loss.mean())
+        if len(loss) and (step % self.loss_every == 0 or not math.isfinite(self._last_loss)):
+            self._last_loss = float(loss.mean())  # waits for the device: on a GPU every loss_every-th step only
         elif not math.isfinite(self._last_loss):  # an empty first step (a corpus barely longer than the window)
             self._last_loss = 0.0
         self._lr_now = lr
