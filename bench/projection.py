@@ -198,12 +198,15 @@ def redraws() -> list[tuple[str, int, float]]:
             widget.grab()
             pans.append(time.perf_counter() - t0)
         rows.append(("pan + zoom + paint (grab)", n, float(np.median(pans))))
-        new_x = x + 0.05 * rng.normal(size=x.shape).astype(np.float32)
-        t0 = time.perf_counter()
-        coords = project("PCA", new_x, previous=first).coords
-        emap.draw(_Snap(words, counts, classes, coords))
-        widget.grab()
-        rows.append(("PCA + align + move + paint", n, time.perf_counter() - t0))
+        whole = []
+        for _ in range(3):  # the least of three (a shared machine)
+            new_x = x + 0.05 * rng.normal(size=x.shape).astype(np.float32)
+            t0 = time.perf_counter()
+            coords = project("PCA", new_x, previous=first).coords
+            emap.draw(_Snap(words, counts, classes, coords))
+            widget.grab()
+            whole.append(time.perf_counter() - t0)
+        rows.append(("PCA + align + move + paint", n, min(whole)))
         widget.close()
         widget.deleteLater()
         app.processEvents()

@@ -138,8 +138,8 @@ def sample_indices(counts: np.ndarray, size: int) -> np.ndarray:
 
 # Seconds = a + b * (n / 1000) ** p, fitted to bench/projection.py (100-d trained-like vectors, one thread, a shared
 # two-core machine: single runs vary by 30% or more). t-SNE is openTSNE's, UMAP umap-learn's after its first use.
-_COST = {"PCA": (0.001, 0.0012, 1.0), "t-SNE": (1.0, 0.8, 1.25), "Isomap": (0.05, 0.045, 1.95),
-         "UMAP": (0.5, 0.35, 1.3)}
+_COST = {"PCA": (0.001, 0.0012, 1.0), "t-SNE": (0.3, 1.0, 1.0), "Isomap": (0.05, 0.045, 1.95),
+         "UMAP": (0.2, 0.4, 1.05)}
 
 
 def estimated_seconds(method: str, n: int) -> float:
