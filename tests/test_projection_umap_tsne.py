@@ -62,6 +62,17 @@ def test_each_new_method_gives_finite_coordinates_that_keep_the_blobs_apart(meth
 
 
 @pytest.mark.parametrize("method", NEW_METHODS)
+@pytest.mark.parametrize("n", [5, 12])
+def test_a_handful_of_words_still_gets_a_map_and_a_continued_one(method, n):
+    x = np.random.default_rng(n).normal(size=(n, 8)).astype(np.float32)
+    first = project(method, x)
+    again = project(method, x, previous=first.coords)
+    assert first.method == again.method == method
+    assert first.coords.shape == again.coords.shape == (n, 2)
+    assert np.isfinite(first.coords).all() and np.isfinite(again.coords).all()
+
+
+@pytest.mark.parametrize("method", NEW_METHODS)
 def test_a_map_continued_from_the_previous_one_stays_aligned_and_a_fresh_one_does_not(method):
     x, labels = _blobs(n=300, k=6, spread=2.5)  # six blobs: a fresh map may arrange them otherwise
     first = project(method, x, seed=0).coords
