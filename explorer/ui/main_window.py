@@ -249,35 +249,16 @@ class MainWindow(QMainWindow):
             return False
         self.tabs.setCurrentWidget(tab)
         if record.status in ("running", "paused"):
-            self._follow(folder, tab, record)
+            from .run_follower import follow_in_window
+
+            self.follower = follow_in_window(self, folder, tab, record)
         return True
-
-    def _follow(self, folder: str, tab, record) -> None:
-        from .run_follower import RunFollower
-
-        def show(rec) -> None:
-            tab.show_run(rec)
-            if rec.status == "interrupted":
-                tab.show_banner(f"This run's writer has stopped: {rec.status_text}.")
-
-        def ended(state) -> None:
-            what = "its writer has stopped" if state.status == "interrupted" else "it has ended"
-            self.statusBar().showMessage(f"No longer following {Path(folder).name}: {what} ({state.status_text}).",
-                                         30000)
-
-        self.follower = RunFollower(folder, show, self)
-        self.follower.changed.connect(lambda text: self.statusBar().showMessage(text, 5000))
-        self.follower.ended.connect(ended)
-        self.follower.start(record)
-        self.statusBar().showMessage(f"Following {Path(folder).name}, which is still being written: "
-                                     f"{record.status_text}", 5000)
 
     def stop_following(self) -> None:
         """Stop following a run that is being written (another run opened, a job started, the window closing)."""
-        follower = getattr(self, "follower", None)
-        if follower is not None:
-            follower.stop()
-            self.follower = None
+        if getattr(self, "follower", None) is not None:
+            self.follower.stop()
+        self.follower = None
 
     def export_figure(self) -> None:
         tab = self.tabs.currentWidget()

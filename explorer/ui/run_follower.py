@@ -4,6 +4,7 @@ is, and when the run ends or its writer stops."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -91,3 +92,25 @@ class RunFollower(QObject):
         if state.live:
             return f"Following {name}: {state.line()}"
         return f"{name}: {state.status_text}"
+
+
+def follow_in_window(window, folder: str, tab, record: RunRecord) -> RunFollower:
+    """Follow `folder` (opened as `record` in `tab`) in the main window: the tab shows each news, the status bar
+    says how far it is and when the run ends or its writer stops."""
+    def show(rec: RunRecord) -> None:
+        tab.show_run(rec)
+        if rec.status == "interrupted":
+            tab.show_banner(f"This run's writer has stopped: {rec.status_text}.")
+
+    def ended(state: FollowState) -> None:
+        what = "its writer has stopped" if state.status == "interrupted" else "it has ended"
+        window.statusBar().showMessage(f"No longer following {Path(folder).name}: {what} ({state.status_text}).",
+                                       30000)
+
+    follower = RunFollower(folder, show, window)
+    follower.changed.connect(lambda text: window.statusBar().showMessage(text, 5000))
+    follower.ended.connect(ended)
+    follower.start(record)
+    window.statusBar().showMessage(f"Following {Path(folder).name}, which is still being written: "
+                                   f"{record.status_text}", 5000)
+    return follower
