@@ -166,7 +166,8 @@ def _summary(folder: str) -> int:
     info = run.info
     print(f"{info.get('title') or run.kind} run in {run.folder}")
     print(f"status: {run.status}  steps: {run.steps:,}/{int(info.get('total_steps', 0)):,}  "
-          f"device: {info.get('device', '?')}")
+          f"device: {info.get('device', '?')}"
+          + (f" x {info['world_size']} processes (data-parallel)" if info.get("world_size", 1) != 1 else ""))
     print(run.status_text)
     if loss is not None and len(loss):
         print(f"loss: first {loss[0]:.4f}, last {loss[-1]:.4f}")

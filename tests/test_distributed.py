@@ -60,6 +60,9 @@ def test_two_processes_train_what_one_process_trains(tmp_path):
     parallel, alone = _losses(two), _losses(one)
     assert parallel[:, 0].tolist() == alone[:, 0].tolist() == [1, 2, 3, 4]
     np.testing.assert_allclose(parallel[:, 1], alone[:, 1], rtol=1e-4)
+    summary = subprocess.run([sys.executable, "main.py", "runs", str(two)], cwd=ROOT, env=_env(),
+                             capture_output=True, text=True, timeout=60)
+    assert "x 2 processes (data-parallel)" in summary.stdout
     assert alone[-1, 1] < alone[0, 1]  # it learned something, so equal losses mean equal updates
 
     rank_logs = {p.parent.name + "/" + p.name: p.read_text() for p in logs.rglob("*.log")}
