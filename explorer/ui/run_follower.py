@@ -9,9 +9,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..training.record import RunError, RunRecord, open_run
-from ..training.run_follow import POLL_S, FollowState, RunWatch
+from ..training.run_follow import FollowState, RunWatch
 
-REDRAW_S = 2.0  # at most one re-read of the whole run (metrics and snapshots) this often
+REDRAW_S = 1.0  # at most one re-read of the whole run (metrics and snapshots) this often
+LOOK_S = 0.5  # a look at run.json and the snapshot names: a new snapshot shows within LOOK_S + REDRAW_S
 
 
 class RunFollower(QObject):
@@ -23,7 +24,7 @@ class RunFollower(QObject):
     ended = Signal(object)  # FollowState
 
     def __init__(self, folder: str, show: Callable[[RunRecord], None], parent: QObject | None = None,
-                 every_s: float = POLL_S) -> None:
+                 every_s: float = LOOK_S) -> None:
         super().__init__(parent)
         self.folder = folder
         self._show = show
