@@ -316,3 +316,19 @@ def test_the_torch_path_on_a_gpu_reads_the_loss_back_every_few_steps_only(synthe
     job.loss_every = 4
     losses = [job.train_step(step)["loss"] for step in range(12)]
     assert losses[:4] == [losses[0]] * 4 and losses[4:8] == [losses[4]] * 4 and losses[8] != losses[4]
+
+
+def test_with_one_thread_training_is_reproducible_and_snapshots_do_not_shift_it(synthetic):
+    settings = dict(dim=8, epochs=1, seed=3)
+    plain = job_of(synthetic, threads=1, **settings)
+    for step in range(plain.total_steps):
+        plain.train_step(step)
+    probed = job_of(synthetic, threads=1, focus_word="king", **settings)
+    probed.snapshot(0)
+    for step in range(probed.total_steps):
+        probed.train_step(step)
+        if step % 10 == 0:
+            probed.set_live("focus_word", ["queen", "paris", "zebra"][step % 3])
+            assert probed.snapshot(step + 1).vectors.shape == (len(probed.words), 8)
+    np.testing.assert_array_equal(plain.model.inp.weight.detach().numpy(), probed.model.inp.weight.detach().numpy())
+    np.testing.assert_array_equal(plain.model.out.weight.detach().numpy(), probed.model.out.weight.detach().numpy())
