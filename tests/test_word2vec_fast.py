@@ -23,6 +23,7 @@ from explorer.training.jobs.word2vec_job import Word2VecConfig, Word2VecJob
 from explorer.training.params import validate_config
 from explorer.training.record import RunRecorder, open_run
 from explorer.training.runner import FINISHED, STOPPED, run_to_end
+from test_word2vec import tiny_model
 
 
 def sigmoid(x):
@@ -32,15 +33,6 @@ def sigmoid(x):
 @pytest.fixture(scope="module")
 def synthetic():
     return load_builtin("synthetic")
-
-
-def tiny_model(vocab=6, dim=3, seed=0) -> Word2Vec:
-    torch.manual_seed(seed)
-    model = Word2Vec(vocab, dim)
-    with torch.no_grad():
-        model.inp.weight.normal_(0, 0.5)
-        model.out.weight.normal_(0, 0.5)
-    return model
 
 
 def tables(model: Word2Vec) -> tuple[np.ndarray, np.ndarray]:
