@@ -161,7 +161,7 @@ def _train(args) -> int:
     from .training.control import JobControl
     from .training.job import JOB_KINDS
     from .training.params import validate_config
-    from .training.record import RunRecorder, new_run_folder
+    from .training.record import RunError, RunRecorder, check_new_run_folder, new_run_folder
     from .training.runner import FAILED, FINISHED, STOPPED, run_job
 
     kinds = sorted(k for k in JOB_KINDS if not k.startswith("test-"))
@@ -198,9 +198,10 @@ def _train(args) -> int:
     folder = None
     if not args.no_record and main_rank:
         folder = pathlib.Path(args.record) if args.record else new_run_folder(runs_dir(), args.kind)
-        problem = _record_folder_problem(folder)
-        if problem:
-            return _fail(problem)
+        try:
+            check_new_run_folder(folder)  # never mix two runs in one folder: refused before anything trains
+        except RunError as exc:
+            return _fail(str(exc))
     recorder = RunRecorder(folder) if folder is not None else None
     where = job.device + (f", data-parallel over {dist_info.world_size} processes" if dist_info else "")
     print(f"{job.title} on {where}" + (f", recording to {folder}" if folder else ""), flush=True)
@@ -262,16 +263,6 @@ def _corpus_file_problem(spec: object) -> str | None:
                "builtin:synthetic, builtin:zipf)"
     if path.is_dir():
         return f"{spec} is a folder, not a text file"
-    return None
-
-
-def _record_folder_problem(folder: pathlib.Path) -> str | None:
-    """Why a run cannot be recorded into `folder` (None if it can: a new or empty folder)."""
-    if folder.exists() and not folder.is_dir():
-        return f"cannot record into {folder}: it is a file, not a folder"
-    if folder.is_dir() and any(folder.iterdir()):
-        what = "a recorded run" if (folder / "run.json").exists() or (folder / "config.json").exists() else "files"
-        return f"{folder} already holds {what}; record into a new folder (or delete that one first)"
     return None
 
 
