@@ -71,3 +71,14 @@ def app_window(qtbot):
     yield win
     win.close()
     assert QThreadPool.globalInstance().waitForDone(10000)
+
+
+@pytest.fixture(scope="session")
+def recorded_word2vec_run(tmp_path_factory):
+    """A tiny word2vec run recorded through the command line (read-only: copy it before changing it)."""
+    from explorer.cli import main
+
+    folder = tmp_path_factory.mktemp("recorded") / "w2v"
+    assert main(["--device", "cpu", "train", "word2vec", "--set", "dim=8", "--set", "epochs=1", "--set",
+                 "batch_size=512", "--record", str(folder)]) == 0
+    return folder

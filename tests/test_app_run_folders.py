@@ -6,15 +6,10 @@ import json
 
 import pytest
 
-from explorer.cli import main
 
-
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("runs") / "w2v"
-    assert main(["--device", "cpu", "train", "word2vec", "--set", "dim=8", "--set", "epochs=1", "--set",
-                 "batch_size=512", "--record", str(folder)]) == 0
-    return folder
+@pytest.fixture
+def recorded(recorded_word2vec_run):
+    return recorded_word2vec_run
 
 
 def _copy(recorded, tmp_path):

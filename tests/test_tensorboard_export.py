@@ -20,12 +20,9 @@ def _scalars(folder):
     return {tag: acc.Scalars(tag) for tag in acc.Tags()["scalars"]}
 
 
-@pytest.fixture(scope="module")
-def w2v_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("runs") / "w2v"
-    assert main(["--device", "cpu", "train", "word2vec", "--set", "dim=8", "--set", "epochs=1", "--set",
-                 "batch_size=512", "--record", str(folder)]) == 0
-    return folder
+@pytest.fixture
+def w2v_run(recorded_word2vec_run):
+    return recorded_word2vec_run
 
 
 def test_a_word2vec_run_exports_its_loss_rate_and_vectors(w2v_run, tmp_path, capsys):
