@@ -110,21 +110,22 @@ class Word2Vec(nn.Module):
     @torch.no_grad()
     def cbow_step(self, contexts: torch.Tensor, mask: torch.Tensor, centre: torch.Tensor,
                   negatives: torch.Tensor | None, lr: float) -> torch.Tensor:
-        """One SGD step on a batch of CBOW examples (laid out as for cbow_loss); returns the losses."""
-        row, col = mask.nonzero(as_tuple=True)
-        words = contexts[row, col]  # the real context words, example by example
-        count = mask.sum(1)
-        starts = torch.cumsum(count, 0) - count
-        scale = 1.0 / count.clamp_min(1).to(self.inp.weight.dtype).unsqueeze(1)
-        h = F.embedding_bag(words, self.inp.weight, starts, mode="sum") * scale
+        """One SGD step on a batch of CBOW examples (laid out as for cbow_loss); returns the losses.
+
+        Every one of the 2W places takes part, an empty one with weight 0: fixed shapes, so that on a GPU a step
+        never waits to learn how many context words a batch has."""
+        weight = self.inp.weight
+        real = mask.to(weight.dtype)
+        scale = real.sum(1, keepdim=True).clamp_min_(1.0).reciprocal_()  # 1/m
+        h = F.embedding_bag(contexts, weight, mode="sum", per_sample_weights=real).mul_(scale)
         loss, grad_h, bound_h = self._output_step(h, centre, negatives, lr)
         # each context word's vector gets 1/m of h's gradient; a word that fills n of the m places gets (n/m)^2 of
         # h's curvature, n/m^2 through each of its n places
-        grads = grad_h.mul_(scale).index_select(0, row)
-        real = contexts.masked_fill(~mask, -1)
-        places = (real.unsqueeze(2) == real.unsqueeze(1)).sum(2)[row, col]
-        bound = bound_h.mul(scale.squeeze(1).square()).index_select(0, row).mul_(places)
-        _step_rows(self.inp.weight, words, grads, bound, lr)
+        grads = grad_h.mul_(scale).unsqueeze(1) * real.unsqueeze(2)
+        ids = contexts.masked_fill(~mask, -1)
+        places = (ids.unsqueeze(2) == ids.unsqueeze(1)).sum(2).to(weight.dtype).mul_(real)
+        bound = places.mul_(bound_h.unsqueeze(1) * scale.square())
+        _step_rows(weight, contexts.reshape(-1), grads.view(-1, weight.shape[1]), bound.view(-1), lr)
         return loss
 
     def _output_step(self, v: torch.Tensor, target: torch.Tensor, negatives: torch.Tensor | None,

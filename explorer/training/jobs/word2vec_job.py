@@ -20,6 +20,7 @@ from ...data.errors import CorpusError
 from ...data.vocab import Vocab, check_vocab_fits, check_window_fits
 from ..job import Job, JobContext, Snapshot, frozen_array, register_job
 from ..params import param
+from .word2vec_examples import Examples, noise_table
 
 NEGATIVE_SAMPLING, FULL_SOFTMAX = "negative sampling", "full softmax"
 AUTO, COMPILED, TORCH = "auto", "compiled", "torch"
@@ -80,7 +81,7 @@ class EmbeddingSnapshot(Snapshot):
     v_c at the current rate, lr (1 - σ(u_o·v_c)) |u_o| towards u_o, or lr σ(u_n·v_c) |u_n| away from u_n;
     positive j's noise words are ns_negative[j k:(j + 1) k]. CBOW: the positive is ns_word itself, predicted
     from h, the mean input vector of ns_context; the same scores and steps with h in place of v_c.
-    context_vectors are the output vectors u (float16 in recorded runs, like vectors).
+    context_vectors are the output vectors u, in recorded runs only (float16, like vectors).
     """
 
     loss: float
@@ -109,13 +110,6 @@ def _empty(shape: tuple[int, ...] = (0,)) -> np.ndarray:
     arr = np.zeros(shape, dtype=np.float32)
     arr.setflags(write=False)
     return arr
-
-
-def noise_table(noise: np.ndarray, size: int) -> np.ndarray:
-    """The C tool's sampling table: word w fills about size * P_n(w) consecutive entries (int64)."""
-    bounds = np.rint(np.cumsum(noise) * size).astype(np.int64)
-    bounds[-1] = size
-    return np.repeat(np.arange(len(noise), dtype=np.int64), np.diff(bounds, prepend=0))
 
 
 @register_job
@@ -172,14 +166,15 @@ class Word2VecJob(Job):
         if self.engine == COMPILED:
             self._setup_compiled(keep)
         self.base_lr = cfg.lr
-        self.offsets = torch.cat([torch.arange(-cfg.window, 0), torch.arange(1, cfg.window + 1)]).to(dev)
+        self.examples = Examples(
+            self.ids_t, self.keep_t, self.table, self.gen, skipgram=cfg.method == "skip-gram", window=cfg.window,
+            negatives=cfg.negatives if cfg.objective == NEGATIVE_SAMPLING else 0, subsample=cfg.subsample,
+            centres_per_step=self.centres_per_step, positions=self.engine == COMPILED)
         classes = corpus.word_classes or {}
         self.words = tuple(vocab.words)
         self.classes = tuple(classes.get(w, "") for w in vocab.words)
         self.counts = frozen_array(vocab.counts, np.int64)
         self.focus_word = cfg.focus_word.strip().lower()
-        self._epoch = -1
-        self._block: tuple | None = None  # (first step, end step, example cuts, examples, negatives)
         self._probe_cache: tuple | None = None
         self._prev_coords: np.ndarray | None = None
         self._last_loss = float("nan")
@@ -215,97 +210,23 @@ class Word2VecJob(Job):
             total_words=n * cfg.epochs)
         self._hogwild.warm()  # numba's compile (first run) or cache load is paid here, not in a step
 
-    # -- data -----------------------------------------------------------------------------------------------
-    def _start_epoch(self, epoch: int) -> None:
-        """Draw this epoch's subsampling and split the kept words into steps_per_epoch runs of centres."""
-        import torch
-
-        if self.engine == COMPILED:  # the kernel subsamples as it goes; steps split the corpus positions
-            self.tokens = self.ids_t
-            self._set_bounds(len(self.ids), epoch)
-            return
-        kept = self.ids_t
-        if self.config.subsample > 0:
-            draw = torch.rand(len(kept), generator=self.gen, device=kept.device)
-            kept = kept[draw < self.keep_t[kept]]
-        if len(kept) < 2 * self.config.window + 1:
-            kept = self.ids_t
-        self.tokens = kept
-        self._set_bounds(len(kept), epoch)
-
-    def _set_bounds(self, n: int, epoch: int) -> None:
-        """Split n words into steps_per_epoch runs."""
-        bounds = np.linspace(0, n, self.steps_per_epoch + 1).astype(np.int64)
-        # with fewer words than steps, the first steps take one word each and the last ones none
-        self._bounds = np.minimum(np.maximum(bounds, np.arange(len(bounds))), n)
-        self._epoch = epoch
-        self._block = None
-
-    def _windows(self, tokens, start: int, stop: int, gen) -> tuple[Any, Any, Any]:
-        """Centre positions start..stop-1 of `tokens`, their context positions (n, 2W), which of those are real."""
-        import torch
-
-        n, w = len(tokens), self.config.window
-        pos = torch.arange(start, stop, device=tokens.device)
-        shrink = torch.randint(1, w + 1, (len(pos),), generator=gen, device=pos.device)
-        ctx = pos.unsqueeze(1) + self.offsets
-        mask = (self.offsets.abs() <= shrink.unsqueeze(1)) & (ctx >= 0) & (ctx < n)
-        return pos, ctx.clamp_(0, n - 1), mask
-
-    def _negatives(self, shape: tuple[int, ...], gen):
-        """Noise words drawn from the unigram^0.75 table."""
-        import torch
-
-        draw = torch.randint(0, len(self.table), (math.prod(shape),), generator=gen, device=self.table.device)
-        return self.table.index_select(0, draw).view(shape)
-
-    def _build_block(self, i: int) -> None:
-        """The examples of steps i.. of this epoch, built together (tensor ops have a fixed cost per call)."""
-        import torch
-
-        cfg, bounds = self.config, self._bounds
-        j = min(len(bounds) - 1, i + max(1, self.BLOCK_SLOTS // (self.centres_per_step * 2 * cfg.window)))
-        first, last = int(bounds[i]), int(bounds[j])
-        _, ctx, mask = self._windows(self.tokens, first, last, self.gen)
-        centre = self.tokens[first:last]
-        context = self.tokens.index_select(0, ctx.view(-1)).view_as(ctx)
-        if cfg.method == "CBOW":
-            examples = (context, mask, centre)
-            cuts = bounds[i:j + 1] - first
-        else:
-            examples = (centre.unsqueeze(1).expand_as(mask).masked_select(mask), context.masked_select(mask))
-            pairs_before = np.concatenate([[0], torch.cumsum(mask.sum(1), 0).cpu().numpy()])  # per centre
-            cuts = pairs_before[bounds[i:j + 1] - first]
-        n = len(examples[-1])
-        negatives = None if cfg.objective == FULL_SOFTMAX else self._negatives((n, cfg.negatives), self.gen)
-        if negatives is not None and cfg.method != "CBOW":  # (context word, its noise words) side by side
-            negatives = torch.cat([examples[1].unsqueeze(1), negatives], 1)
-        self._block = (i, j, cuts.tolist(), examples, negatives)
-
     # -- training -------------------------------------------------------------------------------------------
-    BLOCK_SLOTS = 65536  # (centre, window position) slots built at once, for several steps
     STEP_SECONDS, STEPS_PER_EPOCH = 0.05, 50  # the compiled engine's steps: pause and stop answer within ~50 ms
 
     def train_step(self, step: int) -> dict[str, float]:
-        cfg = self.config
         epoch, i = divmod(step, self.steps_per_epoch)
-        if epoch != self._epoch:
-            self._start_epoch(epoch)
+        if epoch != self.examples.epoch:
+            self.examples.start_epoch(epoch, self.steps_per_epoch)
         if self._hogwild is not None:
             return self._compiled_step(step, epoch, i)
-        if self._block is None or not self._block[0] <= i < self._block[1]:
-            self._build_block(i)
-        first, _, cuts, examples, negatives = self._block
-        a, b = cuts[i - first], cuts[i - first + 1]
-        neg = None if negatives is None else negatives[a:b]
+        examples, neg = self.examples.step(i)
         lr = self.base_lr * max(1e-4, 1.0 - step / self.total_steps)
-        if cfg.method == "CBOW":
-            context, mask, centre = examples
-            loss = self.model.cbow_step(context[a:b], mask[a:b], centre[a:b], neg, lr)
+        if self.config.method == "CBOW":
+            loss = self.model.cbow_step(*examples, neg, lr)
         elif neg is not None:
-            loss = self.model.skipgram_ns_step(examples[0][a:b], neg, lr)
+            loss = self.model.skipgram_ns_step(examples[0], neg, lr)
         else:
-            loss = self.model.skipgram_step(examples[0][a:b], examples[1][a:b], None, lr)
+            loss = self.model.skipgram_step(*examples, None, lr)
         if len(loss) and (step % self.loss_every == 0 or not math.isfinite(self._last_loss)):
             self._last_loss = float(loss.mean())  # waits for the device: on a GPU every loss_every-th step only
         elif not math.isfinite(self._last_loss):  # an empty first step (a corpus barely longer than the window)
@@ -316,7 +237,8 @@ class Word2VecJob(Job):
     def _compiled_step(self, step: int, epoch: int, i: int) -> dict[str, float]:
         """Words bounds[i]..bounds[i + 1] of the corpus, trained by the Hogwild threads; the rate decays per word."""
         n = len(self.ids)
-        first, last = (int(self._bounds[i]), int(self._bounds[i + 1])) if i + 1 < len(self._bounds) else (n, n)
+        bounds = self.examples.bounds
+        first, last = (int(bounds[i]), int(bounds[i + 1])) if i + 1 < len(bounds) else (n, n)
         self._lr_now = self.base_lr * max(1e-4, 1.0 - (epoch * n + first) / (n * self.config.epochs))
         loss, examples = self._hogwild.run(first, last, epoch * n, self.base_lr, step)
         if examples or not math.isfinite(self._last_loss):  # 0 until the first example, then the last loss
@@ -345,7 +267,7 @@ class Word2VecJob(Job):
         return EmbeddingSnapshot(
             step=step, loss=self._last_loss, lr=self._lr_now, words=self.words, counts=self.counts,
             classes=self.classes, vectors=vectors, coords=coords, explained=frozen_array(explained),
-            context_vectors=frozen_array(self.model.out.weight), method=self.config.method,
+            method=self.config.method,
             objective=self.config.objective, **self._probe(),
         )
 
@@ -356,11 +278,11 @@ class Word2VecJob(Job):
         word = self.vocab.index.get(self.focus_word)
         if word is None or self.config.objective != NEGATIVE_SAMPLING:
             return {}
-        if self._epoch < 0:
-            self._start_epoch(0)
-        key = (self._epoch, word)
+        if self.examples.epoch < 0:
+            self.examples.start_epoch(0, self.steps_per_epoch)
+        key = (self.examples.epoch, word)
         if self._probe_cache is None or self._probe_cache[:2] != key:
-            tokens = self.tokens
+            tokens = self.examples.tokens
             found = (tokens == word).nonzero().squeeze(1)
             if len(found) == 0:  # subsampled away in this epoch: an occurrence in the whole corpus instead
                 tokens = self.ids_t
@@ -368,7 +290,7 @@ class Word2VecJob(Job):
             self._probe_cache = (*key, tokens, found)
         tokens, found = self._probe_cache[2:]
         at = int(found[torch.randint(0, len(found), (1,), generator=self.probe_gen, device=found.device)].item())
-        _, ctx, mask = self._windows(tokens, at, at + 1, self.probe_gen)
+        _, ctx, mask = self.examples.windows(tokens, at, at + 1, self.probe_gen)
         context = tokens[ctx[0][mask[0]]]
         inp, out = self.model.inp.weight.detach(), self.model.out.weight.detach()
         k = self.config.negatives
@@ -378,7 +300,7 @@ class Word2VecJob(Job):
         else:
             v = inp[word]
             positive = context
-        negative = self._negatives((len(positive) * k,), self.probe_gen)
+        negative = self.examples.negatives((len(positive) * k,), self.probe_gen)
         u_pos, u_neg = out[positive], out[negative]
         pos_score = torch.sigmoid(u_pos @ v)
         neg_score = torch.sigmoid(u_neg @ v)
@@ -396,5 +318,7 @@ class Word2VecJob(Job):
         )
 
     def record_snapshot(self, snap: EmbeddingSnapshot) -> EmbeddingSnapshot:
+        """float16 vectors, and the output vectors, which a live snapshot leaves out (nothing draws them): the
+        recorder asks right after snap was taken, before the next step."""
         return dataclasses.replace(snap, vectors=frozen_array(snap.vectors, np.float16),
-                                   context_vectors=frozen_array(snap.context_vectors, np.float16))
+                                   context_vectors=frozen_array(self.model.out.weight, np.float16))
