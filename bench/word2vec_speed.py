@@ -123,11 +123,13 @@ def gensim_vectors(model) -> tuple[np.ndarray, dict[str, int], tuple[str, ...]]:
     return model.wv.vectors, model.wv.key_to_index, tuple(model.wv.index_to_key)
 
 
-def word_scores(vectors, index) -> dict[str, float]:
-    """WordSim-353 Spearman and questions-words accuracy, from gensim's test data."""
-    import gensim
+def word_scores(vectors, index, data: Path | None = None) -> dict[str, float]:
+    """WordSim-353 Spearman and questions-words accuracy, from gensim's test data (or the folder `data` holding
+    wordsim353.tsv and questions-words.txt)."""
+    if data is None:
+        import gensim
 
-    data = Path(gensim.__file__).parent / "test" / "test_data"
+        data = Path(gensim.__file__).parent / "test" / "test_data"
     rho, pairs, _ = similarity_spearman(vectors, index, read_similarity_file(data / "wordsim353.tsv"))
     acc, used, _ = analogy_accuracy(vectors, index, read_analogy_file(data / "questions-words.txt"))
     return {"wordsim353": rho, "wordsim_pairs": pairs, "analogy": acc, "analogy_questions": used}
