@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import html
 import math
+from typing import ClassVar
 
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont, QFontMetricsF
 
 from ..figures.figure import Figure
+from ..figures.ticks import log_tick_labels, log_ticks
 from .elements import ElementsMixin, arrow_head, heatmap_image, lookup_table  # noqa: F401 (public)
 from .live_curve import LiveCurve
 
@@ -42,6 +44,19 @@ class OutsideLegend(pg.LegendItem):
         self.opts["offset"] = offset  # kept for callers; the layout decides where the legend goes
 
 
+class LogAwareAxis(pg.AxisItem):
+    """An axis whose log scale gets readable ticks (explorer.figures.ticks): as many as its length has room for,
+    in one notation; linear scales are pyqtgraph's own."""
+
+    LABEL_ROOM_PX: ClassVar[dict[str, int]] = {"left": 36, "right": 36, "top": 64, "bottom": 64}  # px per label
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        return [(None, log_ticks(minVal, maxVal, int(size // self.LABEL_ROOM_PX[self.orientation])))]
+
+    def logTickStrings(self, values, scale, spacing):
+        return log_tick_labels([v + math.log10(scale) if scale > 0 else v for v in values])
+
+
 class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
     """A pyqtgraph layout that shows one `Figure` at a time and exports exactly what it shows."""
 
@@ -54,7 +69,7 @@ class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
         self.caption = ""
         self.ci.setContentsMargins(6, 4, 10, 4)
         self.ci.layout.setVerticalSpacing(2)
-        self.plot_item = pg.PlotItem()
+        self.plot_item = pg.PlotItem(axisItems={side: LogAwareAxis(side) for side in ("left", "bottom")})
         self.ci.addItem(self.plot_item, row=1, col=0)
         for side in ("left", "bottom"):  # grid at major ticks only: minor grid lines cost ~60 ms a frame
             self.plot_item.getAxis(side).setStyle(maxTickLevel=0)
