@@ -168,3 +168,50 @@ def test_a_heatmap_drawn_without_a_window_fills_its_svg(qapp, offscreen_canvas, 
     painter.end()
     centre = image.pixelColor(image.width() // 2 - 30, image.height() // 2)
     assert centre.name() != "#ffffff"  # the heatmap is under the centre of the plot
+
+
+def _line_label_box(canvas):
+    vb = canvas.plot_item.getViewBox()
+    return vb.mapSceneToView(canvas._lines[0].ref_label.sceneBoundingRect()).boundingRect()
+
+
+def test_a_reference_line_label_moves_off_a_curve_that_ends_on_its_line(qapp, offscreen_canvas, ui_fonts):
+    """'σ = 1' above the line's right end, unless a curve comes down there: then where no curve is."""
+    x = np.arange(30.0)
+    free = offscreen_canvas(Figure(name="f", title="free", x=Axis("t"), y=Axis("y"),
+                                   series=(Series("high", x, np.full(30, 9.0)),), lines=(RefLine(1.0, "σ = 1"),)))
+    assert free._lines[0].ref_label.orthoPos > 0.9  # the preferred spot: nothing is there
+    crossed = offscreen_canvas(Figure(name="c", title="crossed", x=Axis("t"), y=Axis("y"),
+                                      series=(Series("falls", x, 10 - 9 * x / 29),), lines=(RefLine(1.0, "σ = 1"),)))
+    box = _line_label_box(crossed)
+    xs = np.linspace(0, 29, 2000)
+    ys = 10 - 9 * xs / 29
+    inside = (xs >= box.left()) & (xs <= box.right()) & (ys >= box.top()) & (ys <= box.bottom())
+    assert not inside.any()  # the falling curve no longer runs through the text
+    view = crossed.plot_item.getViewBox().viewRect()
+    assert view.contains(box)  # and the text stays inside the plot
+
+
+def test_a_reference_line_label_has_a_backing_of_the_background_in_every_theme(qapp, offscreen_canvas, ui_fonts):
+    from explorer.export.figures import EXPORT_STYLE, restyle
+
+    canvas = offscreen_canvas(Figure(name="f", title="f", x=Axis("t"), y=Axis("y"),
+                                     series=(Series("s", np.arange(5.0), np.arange(5.0)),),
+                                     lines=(RefLine(2.0, "chance"),)))
+    label = canvas._lines[0].ref_label
+    assert label.fill.color().rgb() == canvas.backgroundBrush().color().rgb() and label.fill.color().alpha() > 0
+    before = label.fill.color().name()
+    restore = restyle(canvas.scene(), EXPORT_STYLE)
+    assert label.fill.color().name() == EXPORT_STYLE.background
+    restore()
+    assert label.fill.color().name() == before
+
+
+def test_least_covered_box_prefers_the_first_free_one_inside_the_bounds():
+    from explorer.render.labels import least_covered
+
+    x, y = np.array([0.5, 0.6, 5.5]), np.array([0.5, 0.5, 5.5])
+    boxes = [(0, 0, 1, 1), (5, 5, 6, 6), (2, 2, 3, 3), (20, 20, 30, 30)]
+    assert least_covered(boxes, x, y) == 2
+    assert least_covered(boxes, x, y, bounds=(0, 0, 10, 10)) == 2
+    assert least_covered([(0, 0, 1, 1), (20, 20, 30, 30)], x, y, bounds=(0, 0, 10, 10)) == 0  # outside: last resort

@@ -148,6 +148,7 @@ class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
             self._fitted_for = None
             pi.enableAutoRange()
         self._place_labels()
+        self._place_line_labels()
 
     def _update_legend(self, fig: Figure | None = None) -> None:
         """Show the legend below the plot when it has entries (removed from the layout when it has none)."""
@@ -211,6 +212,7 @@ class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
         self._position_hint()
         self._orient_arrow_heads()
         self._place_labels()
+        self._place_line_labels()
 
     # ----- the export rows
     def set_export_text(self, on: bool, width_px: float | None = None) -> None:

@@ -11,11 +11,14 @@ from PySide6.QtGui import QFont, QFontMetricsF, QPainterPath, QTransform
 
 from ..figures.figure import Arrow, Figure, Heatmap, Points, RefLine, Series
 from ..figures.palette import curve_color
-from .labels import place_labels
+from .labels import least_covered, place_labels, polyline_samples
 from .live_curve import LiveCurve
 
 _SYMBOLS = {"o": "o", "s": "s", "t": "t", "x": "x", "+": "+", "d": "d"}
 HEAD_PX = 11.0  # arrow heads, in pixels at 1× (scaled with the export like every other pixel size)
+# where a reference line's label may sit, in the order preferred: (position along the line, text anchor)
+H_LINE_SPOTS = ((0.98, (1, 1)), (0.98, (1, 0)), (0.02, (0, 1)), (0.02, (0, 0)), (0.5, (0.5, 1)), (0.5, (0.5, 0)))
+V_LINE_SPOTS = ((0.97, (0, 0)), (0.97, (1, 0)), (0.03, (0, 1)), (0.03, (1, 1)), (0.5, (0, 0.5)), (0.5, (1, 0.5)))
 
 
 def _color(value, index: int = 0):
@@ -198,6 +201,7 @@ class ElementsMixin:
         while len(self._lines) < len(lines):
             line = pg.InfiniteLine(movable=False)
             line.ref_label = pg.InfLineLabel(line, text="", position=0.95)
+            line.setZValue(15)  # above the curves, so that its label's backing hides a curve it crosses
             self.plot_item.addItem(line, ignoreBounds=True)
             self._lines.append(line)
         for item, ref in zip(self._lines, lines, strict=True):  # the pool has just been sized to the lines
@@ -217,7 +221,45 @@ class ElementsMixin:
             item.setVisible(math.isfinite(value))
             item.ref_label.setFormat(ref.label)
             item.ref_label.setColor(_color(ref.color))
+            background = self.backgroundBrush().color()  # the canvas's: the text stays legible over a curve
+            background.setAlpha(200)
+            item.ref_label.fill = pg.mkBrush(background)
             item.ref_label.setVisible(bool(ref.label))
+
+    def _place_line_labels(self) -> None:
+        """Each reference line's label where it covers the fewest points of the figure's curves, inside the plot:
+        above its right end, else below it, at its left end or its middle ("σ = 1" is not written across a curve
+        that ends on the line)."""
+        fig = self.figure
+        if fig is None or not fig.lines or len(self._lines) != len(fig.lines):
+            return
+        ctrl = self.plot_item.ctrl
+        log_x, log_y = ctrl.logXCheck.isChecked(), ctrl.logYCheck.isChecked()
+        xs, ys = [np.zeros(0)], [np.zeros(0)]
+        for s in fig.series:
+            x, y = polyline_samples(s.x, s.y)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xs.append(np.log10(x) if log_x else x)
+                ys.append(np.log10(y) if log_y else y)
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        vb = self.plot_item.getViewBox()
+        view = vb.viewRect()
+        bounds = (view.left(), view.top(), view.right(), view.bottom())
+        for item, ref in zip(self._lines, fig.lines, strict=True):
+            label = item.ref_label
+            if not label.isVisible():
+                continue
+            spots = V_LINE_SPOTS if ref.vertical else H_LINE_SPOTS
+            boxes = []
+            for position, anchor in spots:
+                label.anchors = [anchor, anchor]
+                label.setPosition(position)
+                label.updateTransform(force=True)  # else its size in the view is the last paint's
+                r = vb.mapSceneToView(label.sceneBoundingRect()).boundingRect()
+                boxes.append((r.left(), r.top(), r.right(), r.bottom()))
+            position, anchor = spots[least_covered(boxes, x, y, bounds)]
+            label.anchors = [anchor, anchor]
+            label.setPosition(position)
 
     def _draw_texts(self, fig: Figure) -> None:
         while len(self._texts) > len(fig.texts):

@@ -1,6 +1,7 @@
 """Where to put text labels next to points so that no two overlap (greedy, in the order given)."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 # (anchor of the text item, offset direction): right, left, above, below the point
@@ -40,3 +41,30 @@ def place_labels(anchors: Sequence[tuple[float, float, float]], sizes: Sequence[
                 break
         out.append(choice)
     return out
+
+
+def polyline_samples(xs, ys, per_segment: int = 8, dense: int = 500):
+    """Points along a polyline (with `per_segment` points on each segment when it has fewer than `dense` points,
+    where a label could sit between two far-apart points and still cover the line), non-finite ones dropped."""
+    import numpy as np
+
+    x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    if 1 < x.size < dense:
+        t = np.linspace(0.0, 1.0, per_segment, endpoint=False)
+        x = np.append((x[:-1, None] + (x[1:] - x[:-1])[:, None] * t).ravel(), x[-1])
+        y = np.append((y[:-1, None] + (y[1:] - y[:-1])[:, None] * t).ravel(), y[-1])
+    keep = np.isfinite(x) & np.isfinite(y)
+    return x[keep], y[keep]
+
+
+def least_covered(boxes: Sequence[tuple[float, float, float, float]], x, y,
+                  bounds: tuple[float, float, float, float] | None = None) -> int:
+    """The index of the box (x0, y0, x1, y1) that holds the fewest of the points (x, y), among those inside
+    `bounds` (x0, y0, x1, y1) if any is; the first on a tie."""
+    def inside(b) -> bool:
+        return bounds is None or (b[0] >= bounds[0] and b[1] >= bounds[1] and b[2] <= bounds[2] and b[3] <= bounds[3])
+
+    fits = [inside(b) for b in boxes]
+    counts = [int(((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)).sum()) if fit or not any(fits) else math.inf
+              for (x0, y0, x1, y1), fit in zip(boxes, fits, strict=True)]
+    return counts.index(min(counts))
