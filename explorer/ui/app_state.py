@@ -21,6 +21,7 @@ class AppState(QObject):
         self.device_text = "detecting…"
         self.runner = JobRunner(self)
         self.corpora: dict[str, Corpus] = {}
+        self.recent_files: list[str] = []  # text files read in earlier sessions (AppSettings.attach fills it)
 
     def set_device(self, device: str, text: str) -> None:
         self.device, self.device_text = device, text

@@ -44,7 +44,7 @@ class MainWindow(QMainWindow):
         self.state = state
         self.setWindowTitle(APP_NAME)
         self.resize(1400, 900)
-        self.settings = AppSettings()
+        self.settings = AppSettings().attach(state)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)

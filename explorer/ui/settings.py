@@ -1,5 +1,7 @@
-"""What the app remembers between sessions: window geometry and docks, the last tab and page, every form's values
-and the theme, in an INI file through QSettings (SME_SETTINGS names the file; tests point it at a tmp folder).
+"""What the app remembers between sessions: window geometry and docks, the last tab and page, every form's values,
+each tab's corpus and splitter sizes, the text files opened lately (listed in every corpus box, read again when
+chosen or by the job that uses them) and the theme, in an INI file through QSettings (SME_SETTINGS names the
+file; tests point it at a tmp folder).
 
 Every value is stored as JSON text (geometry and dock state as base64) and checked when read back: a value of
 the wrong type, out of range, or for a field or tab that no longer exists is ignored and the default kept.
@@ -13,16 +15,18 @@ import re
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer
-from PySide6.QtWidgets import QComboBox, QMainWindow, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QComboBox, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from .. import APP_NAME
 from . import theme
+from .widgets.corpus_box import CorpusBox
 from .widgets.param_form import ParamForm
 from .widgets.param_form_values import restore_values, stored_values
 
 ENV_VAR = "SME_SETTINGS"
 FORMAT_VERSION = 1
 CHOOSERS = ("pages", "family_box")  # a tab's pages (QTabWidget) and the Embeddings tab's method (QComboBox)
+RECENT_FILES = 8  # text files remembered for the corpus boxes
 
 
 def slug(name: str) -> str:
@@ -36,6 +40,27 @@ def _forms(tab: QWidget) -> dict[str, ParamForm]:
     for form in tab.findChildren(ParamForm):
         forms.setdefault(form.config_cls.__name__, form)
     return forms
+
+
+def _corpus_box(tab: QWidget) -> CorpusBox | None:
+    box = getattr(tab, "corpus_box", None)
+    return box if isinstance(box, CorpusBox) else None
+
+
+def _splitter_sizes(tab: QWidget) -> list[list[int]]:
+    """The sizes of a tab's splitters, in the order Qt lists them (every tab builds its splitters at once)."""
+    return [splitter.sizes() for splitter in tab.findChildren(QSplitter)]
+
+
+def _set_splitter_sizes(tab: QWidget, stored: Any) -> None:
+    """Put back splitter sizes where the stored list matches the tab's splitters (count and panes)."""
+    splitters = tab.findChildren(QSplitter)
+    if not isinstance(stored, list) or len(stored) != len(splitters):
+        return
+    for splitter, sizes in zip(splitters, stored, strict=True):
+        if isinstance(sizes, list) and len(sizes) == splitter.count() and \
+                all(type(v) is int and 0 <= v < 100_000 for v in sizes) and sum(sizes) > 0:
+            splitter.setSizes(sizes)
 
 
 def _choosers(tab: QWidget) -> dict[str, QTabWidget | QComboBox]:
@@ -57,6 +82,26 @@ class AppSettings:
 
     def file_name(self) -> str:
         return self.qsettings.fileName()
+
+    def attach(self, state) -> AppSettings:
+        """Give the app's state the text files opened lately (for the corpus boxes) and remember each file read
+        from now on."""
+        state.recent_files = self.recent_files()
+        state.corpusAdded.connect(self._corpus_added)
+        return self
+
+    def recent_files(self) -> list[str]:
+        """The text files read lately that still exist, newest first."""
+        paths = self.get("corpora/recent", [])
+        if not isinstance(paths, list):
+            return []
+        return [p for p in paths if isinstance(p, str) and os.path.isfile(p)][:RECENT_FILES]
+
+    def _corpus_added(self, spec: str, _name: str = "") -> None:
+        if spec.startswith("builtin:") or not os.path.isfile(spec):
+            return
+        self.put("corpora/recent", [spec, *(p for p in self.recent_files() if p != spec)][:RECENT_FILES])
+        self.qsettings.sync()  # now: a file read is remembered even if the app is killed later
 
     def get(self, key: str, default: Any = None) -> Any:
         """The JSON value stored under `key`, or `default` when there is none or it is not JSON."""
@@ -105,15 +150,31 @@ class AppSettings:
     def restore_tab(self, name: str, tab: QWidget) -> None:
         """A tab just built: note its defaults, then put back its remembered form values and page."""
         key = slug(name)
-        forms, choosers = _forms(tab), _choosers(tab)
+        forms, choosers, box = _forms(tab), _choosers(tab), _corpus_box(tab)
         self._defaults[key] = {"forms": {c: f.typed_values() for c, f in forms.items()},
-                               "choosers": {a: w.currentIndex() for a, w in choosers.items()}}
+                               "choosers": {a: w.currentIndex() for a, w in choosers.items()},
+                               "corpus": box.spec() if box is not None else None,
+                               "splitters": _splitter_sizes(tab)}  # replaced by the sizes once laid out
         for cls_name, form in forms.items():
             restore_values(form, self.get(f"forms/{key}/{cls_name}"))
         for attr, widget in choosers.items():
             index = self.get(f"tabs/{key}/{attr}")
             if type(index) is int and 0 <= index < widget.count():
                 widget.setCurrentIndex(index)
+        spec = self.get(f"tabs/{key}/corpus")
+        if box is not None and isinstance(spec, str) and (spec.startswith("builtin:") or os.path.isfile(spec)):
+            if not spec.startswith("builtin:"):
+                box.add_file(spec)  # listed (it is read when chosen again, or by the job that uses it)
+            if box.findData(spec) >= 0:
+                box.setCurrentIndex(box.findData(spec))
+        stored = self.get(f"tabs/{key}/splitters")
+        QTimer.singleShot(0, tab, lambda: self._lay_out_splitters(key, tab, stored))
+
+    def _lay_out_splitters(self, key: str, tab: QWidget, stored: Any) -> None:
+        """Once the tab is laid out (the window at its size): note its splitters' sizes as the defaults, then put
+        back the remembered ones (setSizes keeps their proportions at any window size)."""
+        self._defaults[key]["splitters"] = _splitter_sizes(tab)
+        _set_splitter_sizes(tab, stored)
 
     # -- closing -------------------------------------------------------------------------------------------------
     def save(self, window: QMainWindow, built: dict[str, QWidget]) -> None:
@@ -134,6 +195,10 @@ class AppSettings:
             for attr, widget in _choosers(tab).items():
                 self._put_or_remove(f"tabs/{key}/{attr}", widget.currentIndex(),
                                     widget.currentIndex() != defaults["choosers"].get(attr))
+            box, sizes = _corpus_box(tab), _splitter_sizes(tab)
+            if box is not None:
+                self._put_or_remove(f"tabs/{key}/corpus", box.spec(), box.spec() != defaults.get("corpus"))
+            self._put_or_remove(f"tabs/{key}/splitters", sizes, sizes != defaults.get("splitters"))
             for cls_name, form in _forms(tab).items():
                 values = stored_values(form, defaults["forms"].get(cls_name))
                 self._put_or_remove(f"forms/{key}/{cls_name}", values, bool(values))
@@ -170,6 +235,10 @@ class AppSettings:
                 restore_values(form, defaults["forms"].get(cls_name, {}))
             for attr, widget in _choosers(tab).items():
                 widget.setCurrentIndex(defaults["choosers"].get(attr, 0))
+            box = _corpus_box(tab)
+            if box is not None and box.findData(defaults.get("corpus")) >= 0:
+                box.setCurrentIndex(box.findData(defaults.get("corpus")))
+            _set_splitter_sizes(tab, defaults.get("splitters"))
         window.tabs.setCurrentIndex(0)
         dock = getattr(getattr(window, "lessons", None), "dock", None)
         if dock is not None:
