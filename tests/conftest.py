@@ -19,7 +19,11 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("SME_SETTINGS", str(tmp_path_factory.mktemp("settings") / "settings.ini"))
     cache = os.environ.get("SME_TEST_CACHE") or str(tmp_path_factory.getbasetemp() / "cache")
     monkeypatch.setenv("SME_CACHE_DIR", cache)
+    ours = {name: os.environ[name] for name in ("SME_RUNS_DIR", "SME_SETTINGS", "SME_CACHE_DIR")}
     yield
+    changed = [name for name, value in ours.items() if os.environ.get(name) != value]
+    # monkeypatch.undo() in a test also undoes these: what the test did afterwards went into the user's folders
+    assert not changed, f"{changed} no longer point at the test's folders: use monkeypatch.context(), not undo()"
 
 
 @pytest.fixture(autouse=True)

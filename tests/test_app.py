@@ -117,10 +117,10 @@ def test_diverging_training_stops_with_a_message_and_the_app_goes_on(qtbot, wind
         losses = real_step(self, *args, **kwargs)
         return losses * float("inf") if len(calls) > 20 else losses
 
-    monkeypatch.setattr(Word2Vec, "skipgram_ns_step", blowing_up)
-    final = _train(qtbot, window, Word2VecConfig(dim=8, window=2, epochs=1, batch_size=256, min_count=2, lr=10.0,
-                                                 engine="torch"))  # the patched step is the torch path's
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # undoes this patch only (monkeypatch.undo() would also undo conftest's)
+        patch.setattr(Word2Vec, "skipgram_ns_step", blowing_up)
+        final = _train(qtbot, window, Word2VecConfig(dim=8, window=2, epochs=1, batch_size=256, min_count=2,
+                                                     lr=10.0, engine="torch"))  # the patched step is the torch path's
     tab = window.embeddings
     assert final.status == "diverged"
     assert tab.banner.isVisible() and "diverged" in tab.banner.text()

@@ -219,10 +219,9 @@ def test_failed_write_midway_leaves_the_old_file_and_no_temp(panel, tmp_path, mo
         def no_sync(_fd):
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(explorer.atomic.os, "fsync", no_sync)
-        with pytest.raises(OSError, match=re.escape(name)):
+        with monkeypatch.context() as patch, pytest.raises(OSError, match=re.escape(name)):
+            patch.setattr(explorer.atomic.os, "fsync", no_sync)
             export(target)
-        monkeypatch.undo()
         assert target.read_bytes() == b"old"
     assert sorted(os.listdir(tmp_path)) == ["data.csv", "fig.pdf", "fig.svg"]
 
