@@ -4,9 +4,9 @@ pyqtgraph's own log ticks add every 2..9 x 10^n below three decades whatever the
 labels, nine of them packed under 1) and mix notations on one axis ("10²", "1", "0.01", "10⁻⁶"; "3·10¹" for 30).
 Here: at least three powers of ten in view -> powers of ten only, every 1, 2, 3, 5, ... decades to fit; fewer ->
 the sparsest of 1 / 1-2-5 / 1-2-3-5 / 1..9 times 10^n that gives three ticks within the room; a range inside one
-decade (0.9..1.1) -> four or more evenly spaced round values (0.9, 0.95, 1, ...). Positions are log10 of the values, as on a
-pyqtgraph log axis. Labels: powers of ten as 10ⁿ when any lies outside 10⁻³..10⁴, plain decimals otherwise
-(0.002, 0.5, 30), and m·10ⁿ for other values outside that span.
+decade (0.9..1.1) -> four or more evenly spaced round values (0.9, 0.95, 1, ...). Positions are log10 of the
+values, as on a pyqtgraph log axis. Labels: powers of ten as 10ⁿ when any lies outside 10⁻³..10⁴, plain decimals
+otherwise (0.002, 0.5, 30), and m·10ⁿ for other values outside that span.
 """
 from __future__ import annotations
 
