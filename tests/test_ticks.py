@@ -67,9 +67,39 @@ def test_the_canvas_log_axis_labels_fit_its_height(qtbot):
     canvas.show_figure(Figure(name="g", title="gradient", x=Axis("step"), y=Axis("norm", log=True),
                               series=(Series("g", x, np.geomspace(0.2, 3.0, 50)),)))
     axis = canvas.plot_item.getAxis("left")
-    levels = axis.tickValues(math.log10(0.2), math.log10(3.0), 200)
+    levels = axis.tickValues(math.log10(0.15), math.log10(3.5), 200)
     values = [v for _, level in levels for v in level]
     strings = axis.tickStrings(values, 1.0, 1.0)
     assert strings == ["0.2", "0.5", "1", "2"]
-    short = [v for _, level in axis.tickValues(math.log10(0.2), math.log10(3.0), 80) for v in level]
+    short = [v for _, level in axis.tickValues(math.log10(0.15), math.log10(3.5), 80) for v in level]
     assert 2 <= len(short) <= 80 // axis.LABEL_ROOM_PX["left"]
+    # no tick so near an end that its label would stick out (pyqtgraph would drop that label)
+    edge = [v for _, level in axis.tickValues(math.log10(0.2), math.log10(3.0), 200) for v in level]
+    assert math.log10(0.2) not in edge and len(edge) >= 2
+
+
+def test_a_figures_own_ticks_are_thinned_until_their_labels_no_longer_overlap(qtbot):
+    from PySide6.QtGui import QImage, QPainter
+
+    from explorer.render.canvas import FigureCanvas
+
+    canvas = FigureCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(260, 200)
+    symbols = tuple((float(t), f"{0.1 * t:.2f}") for t in range(40))  # a symbol under every time step
+    canvas.show_figure(Figure(name="gate", title="gate", x=Axis("input symbol at time step", ticks=symbols),
+                              y=Axis("unit"), series=(Series("s", np.arange(40.0), np.arange(40.0)),)))
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    canvas.scene().prepareForPaint()
+    axis = canvas.plot_item.getAxis("bottom")
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        texts = axis.generateDrawSpecs(painter)[2]
+    finally:
+        painter.end()
+    rects = sorted((rect for rect, _, _ in texts), key=lambda r: r.left())
+    assert len(rects) >= 2
+    assert all(a.right() <= b.left() for a, b in itertools.pairwise(rects))  # no two labels overlap
+    assert {text for _, _, text in texts} <= {t for _, t in symbols}

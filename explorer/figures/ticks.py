@@ -5,8 +5,8 @@ labels, nine of them packed under 1) and mix notations on one axis ("10²", "1",
 Here: at least three powers of ten in view -> powers of ten only, every 1, 2, 3, 5, ... decades to fit; fewer ->
 the sparsest of 1 / 1-2-5 / 1-2-3-5 / 1..9 times 10^n that gives three ticks within the room; a range inside one
 decade (0.9..1.1) -> four or more evenly spaced round values (0.9, 0.95, 1, ...). Positions are log10 of the
-values, as on a pyqtgraph log axis. Labels: powers of ten as 10ⁿ when any lies outside 10⁻³..10⁴, plain decimals
-otherwise (0.002, 0.5, 30), and m·10ⁿ for other values outside that span.
+values, as on a pyqtgraph log axis. Labels: powers of ten as 10ⁿ when any lies outside 10⁻⁴..10⁵, plain decimals
+otherwise (0.0002, 0.5, 30), and m·10ⁿ for other values outside that span.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import math
 
 MANTISSAS = ((1,), (1, 2, 5), (1, 2, 3, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9))
 DECADE_STEPS = (1, 2, 3, 5, 10, 20, 50, 100)
-PLAIN_RANGE = (1e-3, 1e4)  # values written as plain decimals
+PLAIN_RANGE = (1e-4, 1e5)  # values written as plain decimals
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _EPS = 1e-9
 
@@ -46,11 +46,12 @@ def log_ticks(lo: float, hi: float, max_ticks: int) -> list[float]:
         best = ticks
         if len(ticks) >= 3:
             return best
-    linear = _linear_ticks(10 ** lo, 10 ** hi, room)
-    best = linear if len(linear) > len(best) else best
-    if len(best) < 2 and overflow:  # a short axis: every other tick of the next denser set
-        best = overflow[::math.ceil(len(overflow) / room)]
-    return best
+    candidates = [best]
+    if overflow:  # a short axis: every other (third, ...) tick of the next denser set
+        candidates.append(overflow[::math.ceil(len(overflow) / room)])
+    if hi - lo < 1:  # inside about one decade round linear steps read best (0.9, 0.95, 1, 1.05)
+        candidates.append(_linear_ticks(10 ** lo, 10 ** hi, room))
+    return max(candidates, key=len)  # the first of the longest
 
 
 def _linear_ticks(lo: float, hi: float, room: int) -> list[float]:

@@ -46,15 +46,45 @@ class OutsideLegend(pg.LegendItem):
 
 class LogAwareAxis(pg.AxisItem):
     """An axis whose log scale gets readable ticks (explorer.figures.ticks): as many as its length has room for,
-    in one notation; linear scales are pyqtgraph's own."""
+    in one notation; a figure's own ticks (symbols under the time steps, words) are thinned to every k-th when
+    their labels would overlap; linear scales are pyqtgraph's own."""
 
     LABEL_ROOM_PX: ClassVar[dict[str, int]] = {"left": 36, "right": 36, "top": 64, "bottom": 64}  # px per label
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):
-        return [(None, log_ticks(minVal, maxVal, int(size // self.LABEL_ROOM_PX[self.orientation])))]
+        # no tick within half a label of an end, where pyqtgraph would hide its label (it measures 0.8 of a line)
+        metrics = QFontMetricsF(self.style.get("tickFont") or self.font())
+        vertical = self.orientation in ("left", "right")
+        half = 0.4 * metrics.height() if vertical else 0.5 * metrics.horizontalAdvance("0.05")
+        inset = (maxVal - minVal) * half / size if size > 2 * half else 0.0
+        room = int(size // self.LABEL_ROOM_PX[self.orientation])
+        return [(None, log_ticks(minVal + inset, maxVal - inset, room))]
 
     def logTickStrings(self, values, scale, spacing):
         return log_tick_labels([v + math.log10(scale) if scale > 0 else v for v in values])
+
+    def generateDrawSpecs(self, p):
+        levels = self._tickLevels
+        if not levels:
+            return super().generateDrawSpecs(p)
+        self._tickLevels = [self._thinned(level) for level in levels]
+        try:
+            return super().generateDrawSpecs(p)
+        finally:
+            self._tickLevels = levels
+
+    def _thinned(self, level: list[tuple[float, str]]) -> list[tuple[float, str]]:
+        """Every k-th of the fixed ticks in view, k the smallest that keeps their labels apart."""
+        lo, hi = sorted(self.range)
+        shown = [(v, t) for v, t in level if lo <= v <= hi]
+        vertical = self.orientation in ("left", "right")
+        length = self.geometry().height() if vertical else self.geometry().width()
+        if len(shown) < 2 or length <= 0:
+            return level
+        metrics = QFontMetricsF(self.style.get("tickFont") or self.font())
+        extent = metrics.height() + 2 if vertical else max(metrics.horizontalAdvance(t) for _, t in shown) + 8
+        stride = math.ceil(len(shown) * extent / length)
+        return level if stride <= 1 else shown[::stride]
 
 
 class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
