@@ -215,3 +215,15 @@ def test_least_covered_box_prefers_the_first_free_one_inside_the_bounds():
     assert least_covered(boxes, x, y) == 2
     assert least_covered(boxes, x, y, bounds=(0, 0, 10, 10)) == 2
     assert least_covered([(0, 0, 1, 1), (20, 20, 30, 30)], x, y, bounds=(0, 0, 10, 10)) == 0  # outside: last resort
+
+
+def test_a_reference_line_out_of_view_has_no_label_at_the_edge(qapp, offscreen_canvas, ui_fonts):
+    x = np.arange(30.0)
+    canvas = offscreen_canvas(Figure(name="w", title="w", x=Axis("step"), y=Axis("σ"),
+                                     series=(Series("s", x, 2 + x / 6),), lines=(RefLine(1.0, "σ = 1"),)))
+    canvas.scene().prepareForPaint()  # the view takes its range from the data (lines do not widen it)
+    canvas._place_line_labels()
+    assert canvas.plot_item.getViewBox().viewRange()[1][0] > 1.0
+    assert not canvas._lines[0].ref_label.isVisible()
+    canvas.plot_item.setYRange(0, 8, padding=0)  # the user zooms out: the line and its label come into view
+    assert canvas._lines[0].ref_label.isVisible()

@@ -247,7 +247,12 @@ class ElementsMixin:
         bounds = (view.left(), view.top(), view.right(), view.bottom())
         for item, ref in zip(self._lines, fig.lines, strict=True):
             label = item.ref_label
-            if not label.isVisible():
+            value = item.value()  # in view coordinates (log10 on a log axis)
+            lo, hi = (bounds[0], bounds[2]) if ref.vertical else sorted((bounds[1], bounds[3]))
+            shown = bool(ref.label) and item.isVisible() and lo <= value <= hi
+            if label.isVisible() != shown:
+                label.setVisible(shown)  # a line out of view has no label at the edge
+            if not shown:
                 continue
             spots = V_LINE_SPOTS if ref.vertical else H_LINE_SPOTS
             boxes = []

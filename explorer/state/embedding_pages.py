@@ -62,19 +62,9 @@ def svd_progress_figure(metrics: Any, end: float | None) -> Figure:
         caption=caption, hint="Press Train: the counting progress and the SVD's residual appear here.")
 
 
-def _decades(low: float, high: float, fmt) -> tuple[tuple[float, str], ...]:
-    """Ticks at the powers of ten between two log10 values (a log axis takes tick positions in data units)."""
-    return tuple((float(10.0 ** e), fmt(e)) for e in range(int(np.floor(low)), int(np.ceil(high)) + 1))
-
-
-def _power(e: int) -> str:
-    sup = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-    return "1" if e == 0 else f"10{str(e).translate(sup)}"
-
-
 def noise_figure(snap: Any) -> Figure:
     """The unigram distribution of the vocabulary and the unigram^0.75 one that negative samples are drawn from,
-    on log-log axes with ticks at the powers of ten."""
+    on log-log axes."""
     axes = dict(x=Axis("word rank", log=True), y=Axis("probability", log=True))
     title = "Noise distribution: unigram^0.75 against the unigram"
     names = ("unigram P(w)", "noise P(w)^0.75 / Z")
@@ -87,12 +77,10 @@ def noise_figure(snap: Any) -> Figure:
     unigram = ranked / ranked.sum()
     noise = ranked ** 0.75 / (ranked ** 0.75).sum()
     rank = np.arange(1, ranked.size + 1)
-    low, high = np.log10(min(unigram.min(), noise.min())), np.log10(max(unigram.max(), noise.max()))
     top, last = snap.words[order[0]], snap.words[order[-1]]
     return Figure(
         "noise", f"{title}: '{top}' is {unigram[0]:.2%} of the data but {noise[0]:.2%} of the noise",
-        x=Axis("word rank", log=True, ticks=_decades(0, np.log10(rank[-1]), lambda e: f"{10 ** e:,}")),
-        y=Axis("probability", log=True, ticks=_decades(low, high, _power)),
+        **axes,  # the renderer's log ticks: as many powers of ten as fit, in one notation
         series=(Series(names[0], rank, unigram, color=0), Series(names[1], rank, noise, color=1)),
         caption=f"{ranked.size:,} words; the most frequent, '{top}': {unigram[0]:.3%} of the data, {noise[0]:.3%} of "
                 f"the noise; the rarest, '{last}': {unigram[-1]:.4%} and {noise[-1]:.4%}. The power 0.75 flattens "
