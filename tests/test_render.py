@@ -227,3 +227,18 @@ def test_a_reference_line_out_of_view_has_no_label_at_the_edge(qapp, offscreen_c
     assert not canvas._lines[0].ref_label.isVisible()
     canvas.plot_item.setYRange(0, 8, padding=0)  # the user zooms out: the line and its label come into view
     assert canvas._lines[0].ref_label.isVisible()
+
+
+def test_the_legend_shrinks_with_its_canvas_and_no_name_is_cut_off(qapp, offscreen_canvas, ui_fonts):
+    names = ("before fine-tuning (pre-trained)", "after: from scratch", "after: copy lower 0, rest fresh",
+             "after: warm start", "after: warm start, lower 0 frozen")
+    x = np.arange(5.0)
+    canvas = offscreen_canvas(Figure(name="p", title="probe", x=Axis("layer"), y=Axis("accuracy"),
+                                     series=tuple(Series(n, x, x * i) for i, n in enumerate(names))), (900, 300))
+    for width in (700, 520, 430):
+        files.fit_canvas(canvas, width, 300)
+        qapp.processEvents()
+        right = max(label.mapRectToScene(label.boundingRect()).right() for _, label in canvas.legend.items)
+        assert right <= width, (width, right)
+        labels = [label for _, label in canvas.legend.items]
+        assert all(label.geometry().width() >= label.item.boundingRect().width() - 1 for label in labels)

@@ -13,6 +13,7 @@ from typing import ClassVar
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtWidgets import QGraphicsLayout
 
 from ..figures.figure import Figure
 from ..figures.ticks import log_tick_labels, log_ticks
@@ -42,6 +43,16 @@ class OutsideLegend(pg.LegendItem):
 
     def setOffset(self, offset) -> None:
         self.opts["offset"] = offset  # kept for callers; the layout decides where the legend goes
+
+    def updateSize(self) -> None:
+        """Let the canvas layout size it. pyqtgraph's own sets the geometry from its items' current widths, which
+        a wider layout has stretched: the legend then never shrank and its last column was cut off."""
+        self.layout.invalidate()
+        self.layout.activate()  # its size hints from the new columns now, before the canvas layout asks for them
+        self.updateGeometry()
+        parent = self.parentLayoutItem()
+        if isinstance(parent, QGraphicsLayout):
+            parent.invalidate()
 
 
 class LogAwareAxis(pg.AxisItem):
@@ -131,11 +142,11 @@ class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
 
     def resizeEvent(self, event) -> None:
         """The legend's columns follow the width (a name is never clipped)."""
-        super().resizeEvent(event)
         if getattr(self, "_legend_in_layout", False):  # Qt resizes the view while it is being built
-            columns = self._legend_columns()
+            columns = self._legend_columns()  # first: the layout below then sizes the legend by its new columns
             if columns != self.legend.columnCount:
                 self.legend.setColumnCount(columns)
+        super().resizeEvent(event)
 
     # ----- showing a figure
     def show_figure(self, fig: Figure) -> None:
