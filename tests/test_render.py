@@ -242,3 +242,15 @@ def test_the_legend_shrinks_with_its_canvas_and_no_name_is_cut_off(qapp, offscre
         assert right <= width, (width, right)
         labels = [label for _, label in canvas.legend.items]
         assert all(label.geometry().width() >= label.item.boundingRect().width() - 1 for label in labels)
+
+
+def test_an_axis_title_longer_than_its_axis_is_shortened_not_cut_at_both_ends(qapp, offscreen_canvas, ui_fonts):
+    title = "input symbol at time step, counted from the start of the sequence"
+    canvas = offscreen_canvas(Figure(name="g", title="gate", x=Axis(title), y=Axis("unit"),
+                                     series=(Series("s", np.arange(5.0), np.arange(5.0)),)), (180, 160))
+    axis = canvas.plot_item.getAxis("bottom")
+    shown = axis.label.toPlainText()
+    assert shown.endswith("…") and title.startswith(shown[:-1]) and len(shown) > 3
+    assert axis.label.boundingRect().width() <= axis.size().width()
+    files.fit_canvas(canvas, 900, 300)
+    assert canvas.plot_item.getAxis("bottom").label.toPlainText() == title  # room again: the whole title

@@ -11,7 +11,7 @@ import math
 from typing import ClassVar
 
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsLayout
 
@@ -55,10 +55,11 @@ class OutsideLegend(pg.LegendItem):
             parent.invalidate()
 
 
-class LogAwareAxis(pg.AxisItem):
+class ReadableAxis(pg.AxisItem):
     """An axis whose log scale gets readable ticks (explorer.figures.ticks): as many as its length has room for,
     in one notation; a figure's own ticks (symbols under the time steps, words) are thinned to every k-th when
-    their labels would overlap; linear scales are pyqtgraph's own."""
+    their labels would overlap (linear scales get pyqtgraph's own); a title longer than the axis is shortened
+    with "…" rather than cut off at both ends."""
 
     LABEL_ROOM_PX: ClassVar[dict[str, int]] = {"left": 36, "right": 36, "top": 64, "bottom": 64}  # px per label
 
@@ -73,6 +74,22 @@ class LogAwareAxis(pg.AxisItem):
 
     def logTickStrings(self, values, scale, spacing):
         return log_tick_labels([v + math.log10(scale) if scale > 0 else v for v in values])
+
+    def labelString(self) -> str:
+        units = f" ({self.labelUnitPrefix}{self.labelUnits})" if self.labelUnits else ""
+        text = f"{self.labelText}{units}"
+        length = self.size().height() if self.orientation in ("left", "right") else self.size().width()
+        if length > 40 and self.label is not None:
+            text = QFontMetricsF(self.label.font()).elidedText(text, Qt.TextElideMode.ElideRight, length - 8)
+        style = ";".join(f"{k}: {v}" for k, v in self.labelStyle.items())
+        return f"<span style='{style}'>{html.escape(text)}</span>"
+
+    def resizeEvent(self, ev=None):
+        length = round(self.size().height() if self.orientation in ("left", "right") else self.size().width())
+        if self.label is not None and length != getattr(self, "_elided_for", None):
+            self._elided_for = length
+            self.label.setHtml(self.labelString())  # not _updateLabel: that would resize the axis again
+        super().resizeEvent(ev)
 
     def generateDrawSpecs(self, p):
         levels = self._tickLevels
@@ -110,7 +127,7 @@ class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
         self.caption = ""
         self.ci.setContentsMargins(6, 4, 10, 4)
         self.ci.layout.setVerticalSpacing(2)
-        self.plot_item = pg.PlotItem(axisItems={side: LogAwareAxis(side) for side in ("left", "bottom")})
+        self.plot_item = pg.PlotItem(axisItems={side: ReadableAxis(side) for side in ("left", "bottom")})
         self.ci.addItem(self.plot_item, row=1, col=0)
         for side in ("left", "bottom"):  # grid at major ticks only: minor grid lines cost ~60 ms a frame
             self.plot_item.getAxis(side).setStyle(maxTickLevel=0)
