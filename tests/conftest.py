@@ -15,15 +15,16 @@ import pytest
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path_factory, monkeypatch):
     """Keep caches, recorded runs and remembered settings of the tests out of the user's home."""
+    names = ("SME_RUNS_DIR", "SME_SETTINGS", "SME_CACHE_DIR")
+    users = {name: os.environ.get(name) for name in names}
     monkeypatch.setenv("SME_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
     monkeypatch.setenv("SME_SETTINGS", str(tmp_path_factory.mktemp("settings") / "settings.ini"))
     cache = os.environ.get("SME_TEST_CACHE") or str(tmp_path_factory.getbasetemp() / "cache")
     monkeypatch.setenv("SME_CACHE_DIR", cache)
-    ours = {name: os.environ[name] for name in ("SME_RUNS_DIR", "SME_SETTINGS", "SME_CACHE_DIR")}
     yield
-    changed = [name for name, value in ours.items() if os.environ.get(name) != value]
     # monkeypatch.undo() in a test also undoes these: what the test did afterwards went into the user's folders
-    assert not changed, f"{changed} no longer point at the test's folders: use monkeypatch.context(), not undo()"
+    restored = [name for name in names if os.environ.get(name) == users[name] and users[name] != cache]
+    assert not restored, f"{restored} point at the user's folders again: use monkeypatch.context(), not undo()"
 
 
 @pytest.fixture(autouse=True)
