@@ -151,11 +151,12 @@ class Word2VecJob(Job):
         self.probe_gen = torch.Generator(device=dev).manual_seed(cfg.seed + 1)  # snapshots never shift training
         torch.manual_seed(cfg.seed)
         keep = vocab.keep_probabilities(cfg.subsample)
-        self.ids_t = torch.from_numpy(ids.astype(np.int64)).to(dev)
+        # the compiled engine reads the numpy ids itself: its tensor (for the probe) shares them, 4 bytes a word
+        self.ids_t = torch.from_numpy(ids if self.engine == COMPILED else ids.astype(np.int64)).to(dev)
         self.keep_t = torch.from_numpy(keep.astype(np.float32)).to(dev)
         self.centres_per_step = (max(1, round(cfg.batch_size / (cfg.window + 1))) if cfg.method == "skip-gram"
                                  else cfg.batch_size)
-        expected_kept = float(keep[ids].sum())
+        expected_kept = float(vocab.counts @ keep)  # Σ keep[ids], without a float per corpus word
         self.steps_per_epoch = max(1, math.ceil(expected_kept / self.centres_per_step))
         self.total_steps = cfg.epochs * self.steps_per_epoch
         self.items_per_step = len(ids) * cfg.epochs / self.total_steps
@@ -197,7 +198,8 @@ class Word2VecJob(Job):
         from ...models.word2vec_fast import HogwildTrainer, words_per_second
 
         cfg, n, threads = self.config, len(self.ids), max(1, torch.get_num_threads())
-        rate = words_per_second(cfg.method == "CBOW", cfg.window, cfg.negatives, cfg.dim, float(keep[self.ids].mean()))
+        kept = float(self.vocab.counts @ keep) / max(1, n)
+        rate = words_per_second(cfg.method == "CBOW", cfg.window, cfg.negatives, cfg.dim, kept)
         step_words = round(rate * threads * self.STEP_SECONDS)  # shorter on a small corpus: curves show each epoch
         self.words_per_step = max(1, min(n, max(256, n // self.STEPS_PER_EPOCH), step_words))
         self.steps_per_epoch = max(1, math.ceil(n / self.words_per_step))
