@@ -11,8 +11,8 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.exporters import SVGExporter
 from pyqtgraph.exporters.Exporter import Exporter
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF, Qt
-from PySide6.QtGui import QBrush, QColor, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen, QTransform
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF
+from PySide6.QtGui import QColor, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from explorer.atomic import atomic_write_bytes
@@ -67,11 +67,10 @@ def restyle(root: Root, style: FigureStyle) -> Callable[[], None]:
     fg = pg.mkColor(style.foreground)
     undo: list[Callable[[], None]] = []
     for item in _items(root):
-        if isinstance(item, pg.TextItem) and item.fill.style() != Qt.BrushStyle.NoBrush:  # a label's backing
-            fill, color = QBrush(item.fill), pg.mkColor(style.background)
-            color.setAlpha(fill.color().alpha())
-            item.fill = pg.mkBrush(color)
-            undo.append(lambda t=item, f=fill: setattr(t, "fill", f))
+        if hasattr(item, "set_backing"):  # a reference line's label: its backing in the style's background
+            backing = QColor(item.backing)
+            item.set_backing(pg.mkColor(style.background))
+            undo.append(lambda t=item, b=backing: t.set_backing(b))
         if isinstance(item, pg.AxisItem):
             pen, text_pen = item.pen(), item.textPen()
             new_pen, new_text = QPen(pen), QPen(text_pen)

@@ -2,12 +2,13 @@
 into a pyqtgraph plot, incrementally: items are kept by name and updated in place."""
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QFont, QFontMetricsF, QPainterPath, QTransform
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainterPath, QTransform
 
 from ..figures.figure import Arrow, Figure, Heatmap, Points, RefLine, Series
 from ..figures.palette import curve_color
@@ -59,6 +60,30 @@ def arrow_head(angle_rad: float) -> QPainterPath:
     path.lineTo(-1.0, -0.38)
     path.closeSubpath()
     return QTransform().rotateRadians(angle_rad).map(path)
+
+
+class BackedLineLabel(pg.InfLineLabel):
+    """A reference line's label on a backing of the plot's background: drawn by the text itself (a span's
+    background), so it sits exactly behind the text in PNG, SVG and PDF alike (a TextItem's fill is painted
+    apart from its text, and in PDFs it landed below it)."""
+
+    backing = QColor(255, 255, 255, 200)
+
+    def set_backing(self, color: QColor) -> None:
+        backing = QColor(color)
+        backing.setAlpha(200)
+        if backing != self.backing:
+            self.backing = backing
+            self.valueChanged()
+
+    def valueChanged(self) -> None:
+        if not self.isVisible():
+            return
+        c = self.backing
+        text = html.escape(self.format.format(value=self.line.value()))
+        self.setHtml(f"<span style='background-color: rgba({c.red()},{c.green()},{c.blue()},{c.alpha()})'>"
+                     f"&nbsp;{text}&nbsp;</span>")
+        self.updatePosition()
 
 
 class ElementsMixin:
@@ -200,7 +225,7 @@ class ElementsMixin:
             self.plot_item.removeItem(self._lines.pop())
         while len(self._lines) < len(lines):
             line = pg.InfiniteLine(movable=False)
-            line.ref_label = pg.InfLineLabel(line, text="", position=0.95)
+            line.ref_label = BackedLineLabel(line, text="", position=0.95)
             line.setZValue(15)  # above the curves, so that its label's backing hides a curve it crosses
             self.plot_item.addItem(line, ignoreBounds=True)
             self._lines.append(line)
@@ -221,9 +246,7 @@ class ElementsMixin:
             item.setVisible(math.isfinite(value))
             item.ref_label.setFormat(ref.label)
             item.ref_label.setColor(_color(ref.color))
-            background = self.backgroundBrush().color()  # the canvas's: the text stays legible over a curve
-            background.setAlpha(200)
-            item.ref_label.fill = pg.mkBrush(background)
+            item.ref_label.set_backing(self.backgroundBrush().color())  # legible over a curve it crosses
             item.ref_label.setVisible(bool(ref.label))
 
     def _place_line_labels(self) -> None:
