@@ -256,3 +256,14 @@ def test_an_axis_title_longer_than_its_axis_is_shortened_not_cut_at_both_ends(qa
     assert axis.label.boundingRect().width() <= axis.size().width()
     files.fit_canvas(canvas, 900, 300)
     assert canvas.plot_item.getAxis("bottom").label.toPlainText() == title  # room again: the whole title
+
+
+def test_a_long_hint_wraps_inside_a_narrow_panel(qapp, offscreen_canvas, ui_fonts):
+    hint = ("'paris' is searched: the next run's snapshots show its training example (press Train), with the pull "
+            "of each context word and the push of each sampled noise word")
+    canvas = offscreen_canvas(Figure(name="pulls", title="pulls", x=Axis("x"), y=Axis("y"), hint=hint), (360, 300))
+    vb = canvas.plot_item.getViewBox()
+    box = canvas._hint.mapRectToItem(vb, canvas._hint.boundingRect())
+    assert canvas._hint.isVisible() and canvas._hint.textItem.toPlainText() == hint
+    assert box.left() >= 0 and box.right() <= vb.width()  # wrapped onto several lines, not cut at both sides
+    assert box.height() > 2 * canvas._hint.textItem.document().documentMargin() + 20

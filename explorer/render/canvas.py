@@ -249,7 +249,7 @@ class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
 
     def _set_empty(self, empty: bool, hint: str) -> None:
         pi = self.plot_item
-        self._hint.setText(hint)
+        self._hint.setHtml(f"<div style='text-align: center'>{html.escape(hint)}</div>")  # wraps to the view
         for side in ("left", "bottom"):  # every time: setLabel (in show_figure) shows an axis again
             pi.showAxis(side, not empty)
         if empty == self._empty:
@@ -263,6 +263,7 @@ class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
     def _position_hint(self) -> None:
         if self._hint.isVisible():  # the hint lives in the view box's own (pixel) coordinates: its centre
             vb = self.plot_item.getViewBox()
+            self._hint.setTextWidth(max(120.0, vb.width() - 24))  # a long hint wraps instead of running off
             self._hint.setPos(vb.width() / 2, vb.height() / 2)
 
     # ----- labels of points: placed where they do not collide
