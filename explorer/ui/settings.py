@@ -14,7 +14,7 @@ import os
 import re
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QObject, QSettings, QSize, Qt, QTimer, Slot
 from PySide6.QtWidgets import QComboBox, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 from .. import APP_NAME
@@ -61,6 +61,25 @@ def _set_splitter_sizes(tab: QWidget, stored: Any) -> None:
         if isinstance(sizes, list) and len(sizes) == splitter.count() and \
                 all(type(v) is int and 0 <= v < 100_000 for v in sizes) and sum(sizes) > 0:
             splitter.setSizes(sizes)
+
+
+class _SplitterRestore(QObject):
+    """Once a tab is laid out (the window at its size), notes its splitters' sizes as the defaults and puts back
+    the remembered ones (setSizes keeps their proportions at any window size). A child of the tab, so that the
+    timer's receiver goes with it: no Python callable holds the tab."""
+
+    def __init__(self, tab: QWidget, defaults: dict, stored: Any) -> None:
+        super().__init__(tab)
+        self._defaults, self._stored = defaults, stored
+        QTimer.singleShot(0, self.apply)
+
+    @Slot()
+    def apply(self) -> None:
+        tab = self.parent()
+        if isinstance(tab, QWidget):
+            self._defaults["splitters"] = _splitter_sizes(tab)
+            _set_splitter_sizes(tab, self._stored)
+        self.deleteLater()
 
 
 def _choosers(tab: QWidget) -> dict[str, QTabWidget | QComboBox]:
@@ -167,14 +186,7 @@ class AppSettings:
                 box.add_file(spec)  # listed (it is read when chosen again, or by the job that uses it)
             if box.findData(spec) >= 0:
                 box.setCurrentIndex(box.findData(spec))
-        stored = self.get(f"tabs/{key}/splitters")
-        QTimer.singleShot(0, tab, lambda: self._lay_out_splitters(key, tab, stored))
-
-    def _lay_out_splitters(self, key: str, tab: QWidget, stored: Any) -> None:
-        """Once the tab is laid out (the window at its size): note its splitters' sizes as the defaults, then put
-        back the remembered ones (setSizes keeps their proportions at any window size)."""
-        self._defaults[key]["splitters"] = _splitter_sizes(tab)
-        _set_splitter_sizes(tab, stored)
+        _SplitterRestore(tab, self._defaults[key], self.get(f"tabs/{key}/splitters"))
 
     # -- closing -------------------------------------------------------------------------------------------------
     def save(self, window: QMainWindow, built: dict[str, QWidget]) -> None:
