@@ -256,15 +256,7 @@ class ElementsMixin:
         fig = self.figure
         if fig is None or not fig.lines or len(self._lines) != len(fig.lines):
             return
-        ctrl = self.plot_item.ctrl
-        log_x, log_y = ctrl.logXCheck.isChecked(), ctrl.logYCheck.isChecked()
-        xs, ys = [np.zeros(0)], [np.zeros(0)]
-        for s in fig.series:
-            x, y = polyline_samples(s.x, s.y)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                xs.append(np.log10(x) if log_x else x)
-                ys.append(np.log10(y) if log_y else y)
-        x, y = np.concatenate(xs), np.concatenate(ys)
+        x, y = self._curve_samples(fig)
         vb = self.plot_item.getViewBox()
         view = vb.viewRect()
         bounds = (view.left(), view.top(), view.right(), view.bottom())
@@ -288,6 +280,24 @@ class ElementsMixin:
             position, anchor = spots[least_covered(boxes, x, y, bounds)]
             label.anchors = [anchor, anchor]
             label.setPosition(position)
+
+    def _curve_samples(self, fig: Figure) -> tuple[np.ndarray, np.ndarray]:
+        """Points along the figure's curves in view coordinates, computed once per figure and scale (the labels
+        are placed again at every change of the view)."""
+        ctrl = self.plot_item.ctrl
+        key = (id(fig), ctrl.logXCheck.isChecked(), ctrl.logYCheck.isChecked())
+        cached = getattr(self, "_samples", None)
+        if cached is not None and cached[0] == key and cached[1] is fig:
+            return cached[2], cached[3]
+        xs, ys = [np.zeros(0)], [np.zeros(0)]
+        for s in fig.series:
+            x, y = polyline_samples(s.x, s.y)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xs.append(np.log10(x) if key[1] else x)
+                ys.append(np.log10(y) if key[2] else y)
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        self._samples = (key, fig, x, y)
+        return x, y
 
     def _draw_texts(self, fig: Figure) -> None:
         while len(self._texts) > len(fig.texts):

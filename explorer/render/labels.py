@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 # (anchor of the text item, offset direction): right, left, above, below the point
 _SPOTS = (((0.0, 0.5), (1, 0)), ((1.0, 0.5), (-1, 0)), ((0.5, 1.0), (0, -1)), ((0.5, 0.0), (0, 1)))
 
@@ -46,8 +48,6 @@ def place_labels(anchors: Sequence[tuple[float, float, float]], sizes: Sequence[
 def polyline_samples(xs, ys, per_segment: int = 8, dense: int = 500):
     """Points along a polyline (with `per_segment` points on each segment when it has fewer than `dense` points,
     where a label could sit between two far-apart points and still cover the line), non-finite ones dropped."""
-    import numpy as np
-
     x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
     if 1 < x.size < dense:
         t = np.linspace(0.0, 1.0, per_segment, endpoint=False)

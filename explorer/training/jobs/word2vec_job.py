@@ -156,8 +156,8 @@ class Word2VecJob(Job):
         self.keep_t = torch.from_numpy(keep.astype(np.float32)).to(dev)
         self.centres_per_step = (max(1, round(cfg.batch_size / (cfg.window + 1))) if cfg.method == "skip-gram"
                                  else cfg.batch_size)
-        expected_kept = float(vocab.counts @ keep)  # Σ keep[ids], without a float per corpus word
-        self.steps_per_epoch = max(1, math.ceil(expected_kept / self.centres_per_step))
+        self.expected_kept = float(vocab.counts @ keep)  # Σ keep[ids], without a float per corpus word
+        self.steps_per_epoch = max(1, math.ceil(self.expected_kept / self.centres_per_step))
         self.total_steps = cfg.epochs * self.steps_per_epoch
         self.items_per_step = len(ids) * cfg.epochs / self.total_steps
         size = int(min(NOISE_TABLE_MAX, max(NOISE_TABLE_MIN, 40 * len(vocab))))
@@ -198,7 +198,7 @@ class Word2VecJob(Job):
         from ...models.word2vec_fast import HogwildTrainer, words_per_second
 
         cfg, n, threads = self.config, len(self.ids), max(1, torch.get_num_threads())
-        kept = float(self.vocab.counts @ keep) / max(1, n)
+        kept = self.expected_kept / max(1, n)  # the share of words subsampling keeps
         rate = words_per_second(cfg.method == "CBOW", cfg.window, cfg.negatives, cfg.dim, kept)
         step_words = round(rate * threads * self.STEP_SECONDS)  # shorter on a small corpus: curves show each epoch
         self.words_per_step = max(1, min(n, max(256, n // self.STEPS_PER_EPOCH), step_words))
