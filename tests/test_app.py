@@ -38,6 +38,25 @@ def test_the_window_has_its_title_tabs_and_menus(window):
     assert "Device: CPU (test)" in window.device_label.text()
 
 
+def test_every_tab_fits_a_1280x720_screen(qtbot, window):
+    """A lecture-hall projector: the window must not grow past 1280 x 660 (720 less a title bar and a taskbar);
+    figure areas scroll instead, and the panels on show keep readable plots."""
+    window.resize(1280, 660)
+    window.show()
+    for i in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(i)
+        qtbot.wait(50)
+        hint = window.minimumSizeHint()
+        assert hint.width() <= 1280 and hint.height() <= 660, (window.tabs.tabText(i), hint)
+        assert window.width() <= 1280 and window.height() <= 660, (window.tabs.tabText(i), window.size())
+    window.tabs.setCurrentIndex(0)
+    assert _train(qtbot, window).status == "finished"  # captions and legends appear: still no taller
+    qtbot.wait(100)
+    assert window.minimumSizeHint().height() <= 660 and window.height() <= 660, window.minimumSizeHint()
+    gates = window.recurrent.state_panels["h"]
+    assert gates.minimumWidth() >= 200 and gates.minimumHeight() >= 200  # a heatmap is never a sliver
+
+
 def test_about_names_the_versions_and_the_device(window):
     import torch
 

@@ -53,7 +53,8 @@ def test_two_cells_train_side_by_side_and_draw_two_gradient_curves(qtbot, tab):
     heat = tab.heat_panel.heatmaps["log₁₀ ‖∂L/∂h(t)‖"].image
     assert heat is not None and heat.shape[0] >= 2  # one row per snapshot: it grew while training
     assert tab.heat_panel.canvas.colorbar is not None  # the heatmap says what its colours mean
-    # the LSTM's gates are shown for the chosen cell
+    # the LSTM's gates are shown for the chosen cell, on their own page
+    tab.pages.setCurrentWidget(tab.strip)
     tab.cell_box.setCurrentText("LSTM")
     assert tab.state_panels["f"].isVisible() and tab.state_panels["c"].isVisible()
     tab.cell_box.setCurrentText("RNN")
@@ -116,6 +117,7 @@ def test_typed_input_shows_the_trained_cells_gates(qtbot, tab):
     tab.run_typed_input()
     qtbot.waitUntil(lambda: "your input" in tab.states_label.text(), timeout=10000)
     assert tab.strip.image("z").shape[1] == 3  # one column per typed symbol
+    assert tab.pages.currentWidget() is tab.strip and tab.state_panels["z"].isVisible()  # the answer is shown
     tab.input_edit.setText("\u2603")  # a snowman is no symbol of the task
     tab.run_typed_input()
     qtbot.waitUntil(lambda: tab.banner.isVisible(), timeout=10000)
@@ -166,6 +168,7 @@ def test_an_opened_run_replaces_everything_on_show(qtbot, tab, tmp_path):
     qtbot.waitUntil(lambda: [s.name for s in tab.loss_panel.figure.series] == ["GRU"], timeout=5000)
     assert [tab.cell_box.itemText(i) for i in range(tab.cell_box.count())] == ["GRU"]
     assert tab.form.value().cells() == ("GRU",)  # the form shows the run's settings
+    tab.pages.setCurrentWidget(tab.strip)
     assert tab.state_panels["z"].isVisible() and not tab.state_panels["f"].isVisible()
     for name, panel in tab.panels.items():
         _same_figure(panel.figure, tab.view_state.figure(name))

@@ -103,3 +103,32 @@ def test_a_figures_own_ticks_are_thinned_until_their_labels_no_longer_overlap(qt
     assert len(rects) >= 2
     assert all(a.right() <= b.left() for a, b in itertools.pairwise(rects))  # no two labels overlap
     assert {text for _, _, text in texts} <= {t for _, t in symbols}
+
+
+def test_the_ticks_a_figure_lists_first_survive_thinning(qtbot):
+    from PySide6.QtGui import QImage, QPainter
+
+    from explorer.render.canvas import FigureCanvas
+    from explorer.state.recurrent_figures import symbol_ticks
+
+    labels = [f"{0.1 * t:.2f}" + ("*" if t in (7, 23) else "") for t in range(40)]  # the adding task's input
+    ticks = symbol_ticks(labels)
+    assert [t for _, t in ticks[:2]] == ["0.70*", "2.30*"]  # the marked values first
+    canvas = FigureCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(240, 200)
+    canvas.show_figure(Figure(name="gate", title="gate", x=Axis("input symbol at time step", ticks=ticks),
+                              y=Axis("unit"), series=(Series("s", np.arange(40.0), np.arange(40.0)),)))
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    canvas.scene().prepareForPaint()
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        texts = canvas.plot_item.getAxis("bottom").generateDrawSpecs(painter)[2]
+    finally:
+        painter.end()
+    shown = [text for _, _, text in sorted(texts, key=lambda spec: spec[0].left())]
+    assert "0.70*" in shown and "2.30*" in shown and len(shown) < len(ticks)  # thinned, the marked ones kept
+    rects = sorted((rect for rect, _, _ in texts), key=lambda r: r.left())
+    assert all(a.right() <= b.left() for a, b in itertools.pairwise(rects))

@@ -16,6 +16,7 @@ from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsLayout
 
 from ..figures.figure import Figure
+from ..figures.legend_rows import legend_rows
 from ..figures.ticks import log_tick_labels, log_ticks
 from .elements import ElementsMixin, arrow_head, heatmap_image, lookup_table  # noqa: F401 (public)
 from .live_curve import LiveCurve
@@ -39,10 +40,48 @@ def wrap_html(text: str, font: QFont, width_px: float) -> str:
 
 
 class OutsideLegend(pg.LegendItem):
-    """A legend that lives in the canvas layout, below the plot: it never covers data and is never moved onto it."""
+    """A legend that lives in the canvas layout, below the plot: it never covers data and is never moved onto it.
+    Its entries are arranged in rows by `arrange` (explorer.figures.legend_rows): a long name may take a row of
+    its own while short ones share rows, so a narrow panel's legend does not squeeze its plot."""
+
+    _plan: tuple | None = None
 
     def setOffset(self, offset) -> None:
         self.opts["offset"] = offset  # kept for callers; the layout decides where the legend goes
+
+    def addItem(self, item, name) -> None:
+        self._plan = None
+        super().addItem(item, name)
+
+    def removeItem(self, item) -> None:
+        self._plan = None
+        super().removeItem(item)
+
+    def clear(self) -> None:
+        self._plan = None
+        super().clear()
+
+    def setColumnCount(self, columnCount) -> None:
+        self._plan = None
+        super().setColumnCount(columnCount)
+
+    def arrange(self, columns: int, rows: list[list[int]]) -> None:
+        """Place the entries: row r holds the entries `rows[r]` (indices into `items`), one per column; a row
+        of one entry lets its name span every column."""
+        plan = (columns, tuple(tuple(row) for row in rows))
+        if plan == self._plan or sorted(i for row in rows for i in row) != list(range(len(self.items))):
+            return
+        self._plan = plan
+        self.columnCount, self.rowCount = columns, len(rows)
+        for i in range(self.layout.count() - 1, -1, -1):
+            self.layout.removeAt(i)
+        for r, row in enumerate(rows):
+            for c, index in enumerate(row):
+                sample, label = self.items[index]
+                self.layout.addItem(sample, r, 2 * c, alignment=Qt.AlignmentFlag.AlignVCenter)
+                span = 2 * columns - 1 if len(row) == 1 else 1
+                self.layout.addItem(label, r, 2 * c + 1, 1, span)
+        self.updateSize()
 
     def updateSize(self) -> None:
         """Let the canvas layout size it. pyqtgraph's own sets the geometry from its items' current widths, which
@@ -79,8 +118,9 @@ class ReadableAxis(pg.AxisItem):
         units = f" ({self.labelUnitPrefix}{self.labelUnits})" if self.labelUnits else ""
         text = f"{self.labelText}{units}"
         length = self.size().height() if self.orientation in ("left", "right") else self.size().width()
-        if length > 40 and self.label is not None:
-            text = QFontMetricsF(self.label.font()).elidedText(text, Qt.TextElideMode.ElideRight, length - 8)
+        if length > 0 and self.label is not None:  # a very short axis shows "…" or nothing, never a middle
+            text = QFontMetricsF(self.label.font()).elidedText(text, Qt.TextElideMode.ElideRight, max(length - 8, 0))
+            text = "" if text == "…" else text
         style = ";".join(f"{k}: {v}" for k, v in self.labelStyle.items())
         return f"<span style='{style}'>{html.escape(text)}</span>"
 
@@ -102,17 +142,23 @@ class ReadableAxis(pg.AxisItem):
             self._tickLevels = levels
 
     def _thinned(self, level: list[tuple[float, str]]) -> list[tuple[float, str]]:
-        """Every k-th of the fixed ticks in view, k the smallest that keeps their labels apart."""
+        """The fixed ticks in view whose labels do not overlap, taken in the figure's order (a figure lists the
+        ticks that matter first), shown in the order of their values."""
         lo, hi = sorted(self.range)
         shown = [(v, t) for v, t in level if lo <= v <= hi]
         vertical = self.orientation in ("left", "right")
         length = self.geometry().height() if vertical else self.geometry().width()
-        if len(shown) < 2 or length <= 0:
+        if len(shown) < 2 or length <= 0 or hi <= lo:
             return level
         metrics = QFontMetricsF(self.style.get("tickFont") or self.font())
-        extent = metrics.height() + 2 if vertical else max(metrics.horizontalAdvance(t) for _, t in shown) + 8
-        stride = math.ceil(len(shown) * extent / length)
-        return level if stride <= 1 else shown[::stride]
+        kept: list[tuple[float, float, tuple[float, str]]] = []  # (start, end) in pixels along the axis
+        for value, text in shown:
+            extent = metrics.height() + 2 if vertical else metrics.horizontalAdvance(text) + 8
+            centre = (value - lo) / (hi - lo) * length
+            start, end = centre - extent / 2, centre + extent / 2
+            if all(end <= a or start >= b for a, b, _ in kept):
+                kept.append((start, end, (value, text)))
+        return sorted((tick for _, _, tick in kept), key=lambda tick: tick[0])
 
 
 class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
@@ -158,11 +204,9 @@ class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
         self.plot_item.getViewBox().sigResized.connect(self._view_changed)
 
     def resizeEvent(self, event) -> None:
-        """The legend's columns follow the width (a name is never clipped)."""
+        """The legend's rows follow the width (a name is never clipped)."""
         if getattr(self, "_legend_in_layout", False):  # Qt resizes the view while it is being built
-            columns = self._legend_columns()  # first: the layout below then sizes the legend by its new columns
-            if columns != self.legend.columnCount:
-                self.legend.setColumnCount(columns)
+            self.legend.arrange(*self._legend_plan())  # first: the layout below then sizes the legend by it
         super().resizeEvent(event)
 
     # ----- showing a figure
@@ -183,6 +227,7 @@ class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
                 ticks = [(math.log10(v), text) for v, text in ticks if v > 0]
             pi.getAxis(side).setTicks(None if ticks is None else [ticks])
         pi.getViewBox().invertY(fig.y.inverted)
+        pi.getViewBox().setDefaultPadding(0.0 if fig.heatmaps and not fig.series and not fig.points else 0.02)
         pi.getViewBox().setAspectLocked(fig.aspect_locked)
         self._draw_series(fig.series)
         self._draw_heatmaps(fig.heatmaps)
@@ -215,6 +260,8 @@ class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
         if fig is not None:
             self._order_legend(entries)
         show = bool(entries) and bool(self.legend.items)
+        if show:  # arranged for this width before it joins the layout: the layout would take on its width
+            self.legend.arrange(*self._legend_plan())
         if show and not self._legend_in_layout:
             self.ci.addItem(self.legend, row=2, col=0)
             self._legend_in_layout = True
@@ -222,8 +269,8 @@ class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
             self.ci.removeItem(self.legend)
             self._legend_in_layout = False
         self.legend.setVisible(show)
-        if show:
-            self.legend.setColumnCount(self._legend_columns())
+        if self.ci.geometry() != self.range:  # a layout once wider than the view never shrinks back by itself
+            self.ci.setGeometry(self.range)
 
     def _order_legend(self, entries: list[str]) -> None:
         """Legend entries in the figure's order (items added later would otherwise come last)."""
@@ -236,16 +283,11 @@ class FigureCanvas(ElementsMixin, pg.GraphicsLayoutWidget):
         for name in wanted:
             self.legend.addItem(by_name[name], name)
 
-    def _legend_columns(self) -> int:
-        """As many columns as fit the canvas width (long names get fewer columns, never a clipped name)."""
+    def _legend_plan(self) -> tuple[int, list[list[int]]]:
+        """Rows of legend entries that fit the canvas width (a name is never clipped; long names get a row)."""
         metrics = QFontMetricsF(QFont(self.font()))
         widths = [metrics.horizontalAdvance(label.text) + 48 for _, label in self.legend.items]
-        available = max(self.width(), 300) - 30
-        for columns in range(min(len(widths), 4), 1, -1):
-            rows = [widths[i::columns] for i in range(columns)]
-            if sum(max(r) for r in rows if r) <= available:
-                return columns
-        return 1
+        return legend_rows(widths, max(self.width(), 120) - 30)
 
     def _set_empty(self, empty: bool, hint: str) -> None:
         pi = self.plot_item

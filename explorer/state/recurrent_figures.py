@@ -246,14 +246,16 @@ def weights_figure(st: RecurrentState) -> Figure:
 
 
 def symbol_ticks(labels, most: int = 8) -> tuple[tuple[float, str], ...]:
-    """Time-axis ticks named by input symbol: every symbol that is not a blank, and blanks at least L/most steps
-    from any other label."""
+    """Time-axis ticks named by input symbol, the ones that matter first (a renderer short of room keeps the
+    first): the marked values of the adding task ("0.72*") or every symbol that is not a blank; then the others
+    at least L/most steps from any chosen label."""
     gap = max(1, math.ceil(len(labels) / most))
-    chosen = [i for i, s in enumerate(labels) if s not in BLANKS]
-    for i in (i for i, s in enumerate(labels) if s in BLANKS):
+    marked = [i for i, s in enumerate(labels) if str(s).endswith("*")]
+    chosen = marked or [i for i, s in enumerate(labels) if s not in BLANKS]
+    for i in (i for i, s in enumerate(labels) if i not in chosen and (marked or s in BLANKS)):
         if all(abs(i - j) >= gap for j in chosen):
             chosen.append(i)
-    return tuple((float(i), str(labels[i])) for i in sorted(chosen))
+    return tuple((float(i), str(labels[i])) for i in chosen)
 
 
 def state_figure(st: RecurrentState, key: str, cell: str | None) -> Figure:

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSplitter,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -31,7 +30,7 @@ from ..widgets.timeline import Timeline
 from .attention_controls import HeatmapControls
 from .attention_generate import MODEL_LOCK, GeneratePage, short_error
 from .cost_page import CostPage
-from .job_tab import JobTab, run_source, side_panel
+from .job_tab import FitPages, JobTab, run_source, side_panel
 
 PAGES = ("Attention", "Training", "Positions", "Generate", "Cost")
 PAGE_OF = {"grid": 0, "head": 0, "tokens": 0, "loss": 1, "accuracy": 1, "leak": 1, "positions": 2, "similarity": 2,
@@ -102,7 +101,7 @@ class AttentionTab(JobTab):
                        "similarity": self.sim_panel, "leak": self.leak_panel, "next": self.generate_page.bars_panel}
         for name in vs.figure_names:
             self.panels[name].set_animator(lambda path, n=name: self.animate(n, path))
-        self.pages = QTabWidget()
+        self.pages = FitPages()
         pages = (self._attention_page(),
                  self._pair_page(self.loss_panel, self.acc_panel, self.sample_label, self.leak_panel),
                  self._pair_page(self.pe_panel, self.sim_panel), self.generate_page, self.cost)

@@ -25,7 +25,7 @@ from ..widgets.frame_budget import FrameBudget
 from ..widgets.param_form import ParamForm
 from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
-from .job_tab import JobTab, run_source
+from .job_tab import JobTab, fit_area, run_source, side_panel
 
 ARCHITECTURE = ("connections", "depth", "field")
 
@@ -61,7 +61,6 @@ class ConvolutionTab(JobTab):
         left_lay.addLayout(out_row)
         left_lay.addWidget(self.numbers)
         left_lay.addStretch(1)
-        left.setMaximumWidth(360)
 
         self.panels = {name: PlotPanel(name) for name in ConvolutionState.figure_names}
         self.diagram_panel, self.depth_panel, self.field_panel = (self.panels[n] for n in ARCHITECTURE)
@@ -72,7 +71,9 @@ class ConvolutionTab(JobTab):
             if name not in ARCHITECTURE:
                 panel.set_animator(lambda path, n=name: self.animate(n, path))
 
-        grid = QGridLayout()
+        grid_widget = QWidget()
+        grid = QGridLayout(grid_widget)
+        grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.diagram_panel, 0, 0, 1, 2)
         grid.addWidget(self.depth_panel, 0, 2)
         grid.addWidget(self.field_panel, 1, 0)
@@ -86,10 +87,10 @@ class ConvolutionTab(JobTab):
         right = QVBoxLayout()
         right.addWidget(self.controls)
         right.addWidget(self.banner)
-        right.addLayout(grid, 1)
+        right.addWidget(fit_area(grid_widget), 1)
         right.addWidget(self.timeline)
         lay = QHBoxLayout(self)
-        lay.addWidget(left)
+        lay.addWidget(side_panel(left, 330, 400))
         lay.addLayout(right, 1)
 
         self.frames = FrameBudget(self._draw_dirty, max_fps=15, share=0.08, parent=self)

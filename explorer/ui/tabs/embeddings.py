@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QSplitter,
     QStackedWidget,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -36,7 +35,7 @@ from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
 from ..widgets.word_explorer import WordExplorer
 from .embedding_pages import ComparePage, EvaluationPage, NegativeSamplingPage, ProjectionBox, SvdPage
-from .job_tab import JobTab, run_source, side_panel
+from .job_tab import FitPages, JobTab, run_source, side_panel
 
 FAMILIES = ("word2vec (predict the context)", "co-occurrence + SVD (count, then factorise)")
 
@@ -116,7 +115,7 @@ class EmbeddingsTab(JobTab):
         self.compare_page.startRequested.connect(self.start_comparison)
         self.eval_page = EvaluationPage(self.tasks)
         self.panels = {"map": self.map_panel, "loss": self.loss_panel, **self.ns_page.panels, **self.svd_page.panels}
-        self.pages = QTabWidget()
+        self.pages = FitPages()
         for page, title in ((plots, "Map"), (self.ns_page, "Negative sampling"),
                             (self.svd_page, "Co-occurrence && SVD"), (self.compare_page, "Compare two methods"),
                             (self.eval_page, "Evaluate")):

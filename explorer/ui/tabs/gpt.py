@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ...state.base import TabState
 from ...state.finetune import FinetuneState, FinetuneSweepState
@@ -36,7 +36,7 @@ from .changes_page import ChangesPage
 from .generation_page import GenerationPage
 from .gpt_pages import FinetunePage, PretrainPage, SweepPage
 from .gpt_settings import FinetuneSettings, PretrainSettings, form_stack, show_form
-from .job_tab import JobTab, run_source, side_panel
+from .job_tab import FitPages, JobTab, run_source, side_panel
 
 PRETRAIN, FINETUNE, SWEEP, CHANGES, COST = range(5)
 START_TEXT = {PRETRAIN: "Pre-train", FINETUNE: "Fine-tune", SWEEP: "Run sweep", CHANGES: "Fine-tune",
@@ -120,7 +120,7 @@ class GptTab(JobTab):
         for kind, panels in self.panels.items():
             for name, panel in panels.items():
                 panel.set_animator(lambda path, k=kind, n=name: self.animate(k, n, path))
-        self.pages = QTabWidget()
+        self.pages = FitPages()
         for page, title in ((self.pre_page, "Pre-train"), (self.ft_page, "Fine-tune"),
                             (self.sweep_page, "Data efficiency"), (self.changes, "What changed"),
                             (self.generation, "Training vs generation")):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QScrollArea, QWidget
+from PySide6.QtWidgets import QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from ...paths import runs_dir
 from ...state.base import RunSource
@@ -124,3 +124,53 @@ def side_panel(content: QWidget, min_width: int, max_width: int, frame: bool = T
     scroll.setMaximumWidth(max_width)
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     return scroll
+
+
+class _Fitted(QWidget):
+    """Holds a figure area in a scroll area: as tall as the viewport, or its minimum height when that is more.
+    (A scroll area gives content with wrapped labels its preferred height for the width, and a layout's
+    preferred height is its plots' preferred heights: far more than the room, every panel scrolled.)"""
+
+    def __init__(self, content: QWidget) -> None:
+        super().__init__()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(content)
+
+    def heightForWidth(self, width: int) -> int:
+        return -1
+
+
+def fit_area(content: QWidget) -> QScrollArea:
+    """A tab's figure area: fills the room it is given and scrolls, instead of growing the window past the
+    screen, when that room is below what its panels need (a 1280x720 projector, a 1366x768 laptop)."""
+    scroll = QScrollArea()
+    scroll.setWidget(_Fitted(content))
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    return scroll
+
+
+class FitPages(QTabWidget):
+    """A tab's pages, each in a `fit_area`: a page scrolls instead of growing the window on a small screen.
+    `widget`, `currentWidget`, `setCurrentWidget` and `indexOf` speak of the pages themselves."""
+
+    def addTab(self, page: QWidget, title: str) -> int:
+        area = fit_area(page)
+        area.setProperty("page", page)
+        return super().addTab(area, title)
+
+    def widget(self, index: int) -> QWidget | None:
+        area = super().widget(index)
+        return area.property("page") if area is not None else None
+
+    def currentWidget(self) -> QWidget | None:
+        return self.widget(self.currentIndex())
+
+    def indexOf(self, page: QWidget) -> int:
+        return next((i for i in range(self.count()) if self.widget(i) is page), -1)
+
+    def setCurrentWidget(self, page: QWidget) -> None:
+        index = self.indexOf(page)
+        if index >= 0:
+            self.setCurrentIndex(index)

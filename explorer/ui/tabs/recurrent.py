@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSlider,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -33,7 +32,7 @@ from ..widgets.frame_budget import FrameBudget
 from ..widgets.param_form import ParamForm
 from ..widgets.plot_panel import PlotPanel
 from ..widgets.timeline import Timeline
-from .job_tab import JobTab, run_source, side_panel
+from .job_tab import FitPages, JobTab, run_source, side_panel
 from .recurrent_gates import StatesStrip
 
 SCALE_RANGE = (0.1, 4.0)  # the weight-scale slider's ends (log steps)
@@ -117,7 +116,6 @@ class RecurrentTab(JobTab):
         self.flow_panel, self.heat_panel, self.jac_panel = (self.panels[n] for n in VIEW_FIGURES[:3])
         self.loss_panel, self.wsv_panel = self.panels["loss"], self.panels["weights"]
         self.sweep_panel = PlotPanel("accuracy_by_length")
-        self.main_panel = self.flow_panel
         self.strip = StatesStrip(self.view_state)
         for name, panel in [*self.panels.items(), *zip(STATE_FIGURES, self.strip.panels.values(), strict=True)]:
             panel.set_animator(lambda path, n=name: self.animate(n, path))
@@ -130,19 +128,17 @@ class RecurrentTab(JobTab):
         for i, panel in enumerate((self.flow_panel, self.heat_panel, self.jac_panel, self.loss_panel,
                                    self.wsv_panel, self.sweep_panel)):
             grid.addWidget(panel, i // 3, i % 3)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(grid_widget)
-        splitter.addWidget(self.strip)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([520, 340])
-        self.strip.setMinimumHeight(170)
+        self.pages = FitPages()
+        self.pages.addTab(grid_widget, "Gradient flow")
+        self.pages.addTab(self.strip, "Gates and states")
+        self.pages.setTabToolTip(1, "The chosen cell's hidden state, cell state and gates over time, for the "
+                                    "first training example or your input")
         self.timeline = Timeline()
         self.timeline.indexChanged.connect(self.view_state.select)
         right = QVBoxLayout()
         right.addWidget(self.controls)
         right.addWidget(self.banner)
-        right.addWidget(splitter, 1)
+        right.addWidget(self.pages, 1)
         right.addWidget(self.timeline)
         lay = QHBoxLayout(self)
         lay.addWidget(scroll)
@@ -165,6 +161,15 @@ class RecurrentTab(JobTab):
         self.runner.progress.connect(self._on_progress)
         self.sweep_panel.show_figure(self.sweep_state.figure("accuracy_by_length"))
         self._form_changed(self.form.value())
+
+    @property
+    def main_panel(self) -> PlotPanel:
+        """The panel that File > Export figure writes: the gradient flow, or the first state on show."""
+        if self.pages.currentWidget() is self.strip:
+            shown = [p for p in self.state_panels.values() if not p.isHidden()]
+            if shown:
+                return shown[0]
+        return self.flow_panel
 
     # -- binding: widgets -> state --------------------------------------------------------------------------
     def _sync_slider(self, scale: float) -> None:
@@ -230,6 +235,7 @@ class RecurrentTab(JobTab):
         self.show_banner("")
         self.view_state.set_typed(cell, step, *result)
         self._draw_dirty()
+        self.pages.setCurrentWidget(self.strip)  # the answer to the typed input is on that page
 
     def _probed(self, cfg, flows) -> None:
         self.view_state.set_initial_flow(cfg, flows)
