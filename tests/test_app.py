@@ -4,7 +4,7 @@ from __future__ import annotations
 import gzip
 
 import pytest
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtWidgets import QApplication
 
 from explorer.app import create_window
@@ -55,6 +55,24 @@ def test_every_tab_fits_a_1280x720_screen(qtbot, window):
     assert window.minimumSizeHint().height() <= 660 and window.height() <= 660, window.minimumSizeHint()
     gates = window.recurrent.state_panels["h"]
     assert gates.minimumWidth() >= 200 and gates.minimumHeight() >= 200  # a heatmap is never a sliver
+
+
+@pytest.mark.parametrize(("screen_width", "floats"), [(1280, True), (1366, True), (1920, False)])
+def test_the_lessons_dock_opens_beside_the_window_only_where_both_fit(window, monkeypatch, screen_width, floats):
+    from PySide6.QtCore import QRect
+
+    from explorer.ui.lessons_menu import LessonsMenu
+
+    room = QRect(0, 0, screen_width, 680)
+    monkeypatch.setattr(LessonsMenu, "_screen_room", lambda self: room)
+    dock = window.lessons.show_dock()
+    assert dock.isVisible() and dock.isFloating() == floats
+    if floats:  # a window of its own at the screen's right edge; the main window still fits the screen
+        assert room.contains(dock.geometry()) and dock.geometry().right() == room.right()
+        assert window.minimumSizeHint().width() <= screen_width
+    else:
+        assert window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
+        assert window.minimumSizeHint().width() <= screen_width
 
 
 def test_about_names_the_versions_and_the_device(window):

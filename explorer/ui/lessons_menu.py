@@ -2,11 +2,13 @@
 its tab shows the recorded run and the verdict (the dock keeps the lesson's figures and verdict too)."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from ..lessons import TOPICS, Lesson, Verdict
+
+DOCK_WIDTH = 440  # px: the dock's width beside the window, or as a window of its own
 
 
 class LessonsMenu:
@@ -50,10 +52,29 @@ class LessonsMenu:
             self.dock.lessonStarted.connect(self._started)
             self.dock.verdictReady.connect(self._decided)
             self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-            self.window.resizeDocks([self.dock], [440], Qt.Orientation.Horizontal)
+            self.window.resizeDocks([self.dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+            self._float_if_narrow()
         self.dock.show()
         self.dock.raise_()
         return self.dock
+
+    def _screen_room(self) -> QRect | None:
+        """The free area of the window's screen; None without a real screen (the offscreen platform)."""
+        if QGuiApplication.platformName() == "offscreen":
+            return None
+        screen = self.window.screen()
+        return screen.availableGeometry() if screen is not None else None
+
+    def _float_if_narrow(self) -> None:
+        """On a screen too narrow for the window and the dock side by side (a 1280 or 1366 px laptop or
+        projector), the dock opens as a window of its own at the screen's right edge: the main window keeps
+        fitting the screen. Dragging it back onto the window docks it again."""
+        room = self._screen_room()
+        if room is None or self.window.minimumSizeHint().width() + self.dock.minimumWidth() <= room.width():
+            return
+        self.dock.setFloating(True)
+        height = min(room.height(), max(self.window.height(), 480))
+        self.dock.setGeometry(room.x() + room.width() - DOCK_WIDTH, room.y(), DOCK_WIDTH, height)
 
     def run(self, name: str, quick: bool = False) -> bool:
         """Run the lesson called `name` (as its menu entry does; `quick`: its seconds-long size)."""
