@@ -61,10 +61,6 @@ class OutsideLegend(pg.LegendItem):
         self._plan = None
         super().clear()
 
-    def setColumnCount(self, columnCount) -> None:
-        self._plan = None
-        super().setColumnCount(columnCount)
-
     def arrange(self, columns: int, rows: list[list[int]]) -> None:
         """Place the entries: row r holds the entries `rows[r]` (indices into `items`), one per column; a row
         of one entry lets its name span every column."""
